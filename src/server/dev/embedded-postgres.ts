@@ -107,9 +107,15 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const { dataDir } = await prepareDataDir(opts.dir);
   await mkdir(opts.dir, { recursive: true, mode: 0o700 });
   const passwordFile = path.join(opts.dir, 'postgres-superuser.secret');
-  const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
+  let initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
+  if (initialised && !existsSync(passwordFile)) {
+    // A cluster relocated to the temp directory whose state directory was deleted: nobody can log in to it
+    // any more, so it is started afresh, as the deleted state directory implies.
+    await rm(dataDir, { recursive: true, force: true });
+    initialised = false;
+  }
   let password: string;
-  if (initialised && existsSync(passwordFile)) {
+  if (initialised) {
     password = (await readFile(passwordFile, 'utf8')).trim();
   } else {
     password = randomBytes(18).toString('base64url');

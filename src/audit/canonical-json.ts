@@ -1,0 +1,77 @@
+import { AuditError } from './errors.js';
+
+// The hash chain is only as good as the byte form it hashes: one value must have exactly one text.
+// Hence sorted keys, no whitespace, and a refusal (not a silent drop) for what JSON cannot say.
+
+function notJson(message: string): AuditError {
+  return new AuditError('AGENTDB_ERR_AUDIT_NOT_JSON', `an audit event must be plain JSON: ${message}`);
+}
+
+/** Encodes one value; undefined means "leave this member out". */
+function encode(v: unknown, ancestors: Set<object>, where: string): string | undefined {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'number':
+      if (!Number.isFinite(v)) throw notJson(`${where} is ${v}, which JSON cannot represent`);
+      return JSON.stringify(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'undefined':
+      return undefined;
+    case 'object':
+      break;
+    default:
+      throw notJson(`${where} is a ${typeof v}`);
+  }
+  if (v === null) return 'null';
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+    return encode((v as { toJSON: () => unknown }).toJSON(), ancestors, where);
+  }
+  if (ancestors.has(v)) throw notJson(`${where} refers to itself`);
+  ancestors.add(v);
+  let out: string;
+  if (Array.isArray(v)) {
+    // As in JSON.stringify, a hole or undefined inside an array is null: positions carry meaning.
+    out = `[${v.map((x, i) => encode(x, ancestors, `${where}[${i}]`) ?? 'null').join(',')}]`;
+  } else {
+    out = `{${canonicalMembers(v as Record<string, unknown>, { ancestors, where }).join(',')}}`;
+  }
+  ancestors.delete(v);
+  return out;
+}
+
+export interface MemberOptions {
+  ancestors?: Set<object>;
+  /** how error messages name the object */
+  where?: string;
+  /** a key to leave out, as if it were undefined */
+  skipKey?: string;
+  /** receives the keys of the returned members, in the same order */
+  keysOut?: string[];
+}
+
+/**
+ * The `"key":value` members of an object in canonical order (keys sorted by UTF-16 code units),
+ * undefined members left out. Exposed so the chain can add `hash` without encoding the event twice.
+ */
+export function canonicalMembers(obj: Record<string, unknown>, opts: MemberOptions = {}): string[] {
+  const ancestors = opts.ancestors ?? new Set<object>();
+  const where = opts.where ?? 'the event';
+  const members: string[] = [];
+  for (const key of Object.keys(obj).sort()) {
+    if (key === opts.skipKey) continue;
+    const value = encode(obj[key], ancestors, `${where}.${key}`);
+    if (value === undefined) continue;
+    members.push(`${JSON.stringify(key)}:${value}`);
+    opts.keysOut?.push(key);
+  }
+  return members;
+}
+
+/** Deterministic JSON: sorted keys, no whitespace, undefined members dropped. */
+export function canonicalJson(v: unknown): string {
+  const text = encode(v, new Set(), 'the value');
+  if (text === undefined) throw notJson('the value is undefined');
+  return text;
+}

@@ -1,0 +1,11 @@
+// Public face of the audit log: the event model, its hash chain, the group-committing writer,
+// search and verification.
+export { AuditError } from './errors.js';
+export { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventInput, type AuditEventType } from './event.js';
+export { canonicalJson } from './canonical-json.js';
+export { eventHash, GENESIS_HASH } from './chain.js';
+export { AUDIT_CODES, auditCode } from './codes.js';
+export { AuditLog } from './audit-log.js';
+export type { DurableCallback } from './group-commit.js';
+export type { VerifyResult } from './verify.js';
+export type { AuditQuery } from '../store/index.js';

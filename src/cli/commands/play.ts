@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiClient } from '../../client/index.js';
+import { renderTranscript, type SessionRecording } from '../../recording/index.js';
+import { UsageError } from '../exit-codes.js';
+import { isTty, printJson } from '../output.js';
+
+export function register(program: Command): void {
+  program
+    .command('play')
+    .description('play back a recorded database session')
+    .argument('<sid>', 'session id (from `agentdb audit search`)')
+    .option('--format <format>', 'text or json', 'text')
+    .option('--speed <n>', 'replay at N times the recorded pace (text only); default: print at once')
+    .action(async (sid: string, opts: { format: string; speed?: string }) => {
+      if (!['text', 'json'].includes(opts.format)) throw new UsageError(`--format ${opts.format}: use text or json`);
+      const speed = opts.speed === undefined ? undefined : Number(opts.speed);
+      if (speed !== undefined && !(speed > 0)) throw new UsageError('--speed takes a positive number');
+      const { api } = await ApiClient.fromProfile();
+      let rec: SessionRecording;
+      try {
+        rec = await api.get<SessionRecording>(`/v1/sessions/${encodeURIComponent(sid)}/recording`);
+      } finally {
+        await api.close();
+      }
+      if (opts.format === 'json') return printJson(rec);
+      const color = isTty();
+      if (speed === undefined) {
+        process.stdout.write(renderTranscript(rec, { color }));
+        return;
+      }
+      // Paced replay: the header, then each statement when its time comes.
+      const lines = renderTranscript({ ...rec, statements: [] }, { color }).split('\n');
+      process.stdout.write(lines[0] + '\n');
+      let last = 0;
+      for (const s of rec.statements) {
+        await sleep(Math.max(0, (s.t - last) / speed));
+        last = s.t;
+        const one = renderTranscript({ header: rec.header, statements: [s] }, { color }).split('\n');
+        process.stdout.write(one.slice(1, -2).join('\n') + '\n');
+      }
+      process.stdout.write(lines.slice(1).join('\n'));
+    });
+}

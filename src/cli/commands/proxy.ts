@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import chalk from 'chalk';
+import { addDbFlags, openProxy, type DbFlags } from './db-flags.js';
+import { printJson } from '../output.js';
+import { waitForShutdown } from '../lifecycle.js';
+
+export function register(program: Command): void {
+  addDbFlags(program.command('proxy').description('open a local PostgreSQL listener that tunnels to the gateway with a task certificate'))
+    .option('--format <format>', 'text, or json: one line when ready', 'text')
+    .action(async (opts: DbFlags & { format: string }) => {
+      const { proxy, close } = await openProxy(opts, (err) => process.stderr.write(`agentdb proxy: ${err.message}\n`));
+      const i = proxy.info;
+      if (opts.format === 'json') {
+        printJson({ host: i.host, port: i.port, ...(i.socket ? { socket: i.socket } : {}), url: i.url, db: i.db, dbUser: i.dbUser, task: i.task, expiresAt: i.expiresAt });
+      } else {
+        process.stdout.write(
+          [
+            `Proxy for ${chalk.bold(i.db)} as database user ${chalk.bold(i.dbUser)} listening on ${i.host}:${i.port}${i.socket ? ` and ${i.socket}` : ''}`,
+            `Task ${i.task.id}: ${i.task.reason}`,
+            `Certificate valid until ${i.expiresAt} (renewed automatically for new connections)`,
+            '',
+            'Connect with:',
+            `  psql "${i.url}"`,
+            '',
+            'Ctrl-C to stop.',
+            '',
+          ].join('\n'),
+        );
+      }
+      await waitForShutdown(close);
+    });
+}

@@ -1,0 +1,50 @@
+// The agentdb command line: one program, one module per command.
+import { Command, CommanderError } from 'commander';
+import { EXIT, UsageError } from './exit-codes.js';
+import { VERSION } from './version.js';
+import { register as server } from './commands/server.js';
+import { register as demo } from './commands/demo.js';
+import { register as login } from './commands/login.js';
+import { register as logout } from './commands/logout.js';
+import { register as status } from './commands/status.js';
+import { register as proxy } from './commands/proxy.js';
+import { register as exec } from './commands/exec.js';
+import { register as play } from './commands/play.js';
+import { register as audit } from './commands/audit/index.js';
+import { register as completion } from './commands/completion.js';
+
+export function buildProgram(): Command {
+  const program = new Command('agentdb')
+    .description('short-lived, task-scoped, identity-bound access to PostgreSQL for AI agents, CI jobs and people')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions()
+    .exitOverride();
+  for (const register of [server, demo, login, logout, status, proxy, exec, play, audit, completion]) register(program);
+  return program;
+}
+
+/** Runs the CLI; resolves with the exit code. Errors become one line on stderr. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.commands.forEach(function override(c: Command): void {
+    c.exitOverride();
+    c.commands.forEach(override);
+  });
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    const e = err as { message?: string; exitCode?: number; code?: string };
+    if (err instanceof UsageError) {
+      process.stderr.write(`agentdb: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`agentdb: ${e.message ?? String(err)}\n`);
+    return typeof e.exitCode === 'number' ? e.exitCode : EXIT.failure;
+  }
+}

@@ -1,0 +1,81 @@
+// The control plane's API as the CLI sees it: HTTPS with the cluster's CA pinned, bearer token, and errors
+// turned into one line plus the CLI's exit code.
+import { Agent, request } from 'undici';
+import { ClientError } from './errors.js';
+import { loadToken } from './keystore.js';
+import { readProfile, DEFAULT_SERVER, type Profile } from './profile.js';
+
+export class ApiClient {
+  private readonly dispatcher: Agent;
+
+  constructor(
+    readonly server: string,
+    caPem: string | undefined,
+    private token?: string,
+  ) {
+    this.dispatcher = new Agent({ connect: caPem ? { ca: caPem } : {}, keepAliveTimeout: 10_000 });
+  }
+
+  /** The client for the logged-in profile; exit code 3 when there is none. */
+  static async fromProfile(opts: { requireLogin?: boolean } = {}): Promise<{ api: ApiClient; profile: Profile }> {
+    const profile = (await readProfile()) ?? { server: DEFAULT_SERVER };
+    const token = await loadToken(profile.server);
+    if (opts.requireLogin !== false && (!token || !profile.identity)) {
+      throw new ClientError('AGENTDB_ERR_NOT_LOGGED_IN', 'not logged in: run `agentdb login`', 3);
+    }
+    if (opts.requireLogin !== false && profile.expiresAt && new Date(profile.expiresAt) <= new Date()) {
+      throw new ClientError('AGENTDB_ERR_LOGIN_EXPIRED', `your login expired at ${profile.expiresAt}: run \`agentdb login\``, 3);
+    }
+    return { api: new ApiClient(profile.server, profile.caPem, token), profile };
+  }
+
+  setToken(token: string): void {
+    this.token = token;
+  }
+
+  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, opts: { okStatuses?: number[] } = {}): Promise<{ status: number; data: T }> {
+    let res;
+    try {
+      res = await request(new URL(path, this.server), {
+        method,
+        dispatcher: this.dispatcher,
+        headers: {
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        headersTimeout: 60_000,
+        bodyTimeout: 60_000,
+      });
+    } catch (err) {
+      const e = err as { code?: string; message: string };
+      const hint = e.code?.startsWith('ERR_TLS') || /certificate/i.test(e.message) ? ' (is --ca-file the cluster\'s ca.pem?)' : '';
+      throw new ClientError('AGENTDB_ERR_UNREACHABLE', `cannot reach the agentdb control plane at ${this.server}: ${e.message}${hint}`);
+    }
+    const text = await res.body.text();
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : {};
+    } catch {
+      throw new ClientError('AGENTDB_ERR_BAD_RESPONSE', `the control plane at ${this.server} answered ${res.statusCode} with something that is not JSON`);
+    }
+    if (res.statusCode >= 400 && !opts.okStatuses?.includes(res.statusCode)) {
+      const err = (data as { error?: { code?: string; message?: string } }).error;
+      const exit = res.statusCode === 401 ? 3 : res.statusCode === 403 ? 4 : 1;
+      throw new ClientError(err?.code ?? 'AGENTDB_ERR_API', err?.message ?? `the control plane answered ${res.statusCode}`, exit);
+    }
+    return { status: res.statusCode, data: data as T };
+  }
+
+  async get<T>(path: string): Promise<T> {
+    return (await this.call<T>('GET', path)).data;
+  }
+
+  async post<T>(path: string, body: unknown = {}): Promise<T> {
+    return (await this.call<T>('POST', path, body)).data;
+  }
+
+  close(): Promise<void> {
+    return this.dispatcher.close();
+  }
+}

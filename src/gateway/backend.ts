@@ -1,0 +1,178 @@
+// The gateway's own connection to PostgreSQL: it logs in with the credential only the gateway holds,
+// so no client ever sees a database password.
+import net from 'node:net';
+import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
+import {
+  MessageFramer, ScramSha256Client, SqlState, md5PasswordHash, passwordMessage, readAuthentication, readBackendKeyData,
+  readErrorFields, readNegotiateProtocolVersion, readParameterStatus, saslInitialResponse, saslResponse, sslRequest,
+  startupMessage, type ErrorFields,
+} from '../pgwire/index.js';
+import { GatewayError } from './errors.js';
+
+export interface BackendTarget {
+  host: string;
+  port: number;
+  sslmode: 'disable' | 'require' | 'verify-full';
+  sslRootCert?: string;
+}
+
+export interface BackendLogin {
+  user: string;
+  password: string;
+  database: string;
+  /** startup parameters to pass on (client_encoding, DateStyle, application_name...) */
+  params: Record<string, string>;
+  /** protocol minor version to ask for: 0 or 2 */
+  minor: number;
+}
+
+export interface BackendConnection {
+  socket: net.Socket;
+  parameters: [string, string][];
+  pid: number;
+  secret: Buffer;
+  /** the minor version the server settled on */
+  minor: number;
+}
+
+/** An ErrorResponse from PostgreSQL during login; relayed with its SQLSTATE (never with the credential). */
+export class BackendLoginError extends GatewayError {
+  constructor(readonly fields: ErrorFields) {
+    super('AGENTDB_ERR_GATEWAY_BACKEND_LOGIN', fields.message, fields.code, fields.detail, fields.hint);
+  }
+}
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+async function openSocket(target: BackendTarget): Promise<net.Socket> {
+  const raw = net.connect({ host: target.host, port: target.port, noDelay: true });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => raw.destroy(new Error(`timed out after ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    raw.once('connect', () => { clearTimeout(timer); resolve(); });
+    raw.once('error', (err) => { clearTimeout(timer); reject(err); });
+  }).catch((err: Error) => {
+    throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_UNREACHABLE', `database ${target.host}:${target.port} is unreachable: ${err.message}`, SqlState.CONNECTION_FAILURE);
+  });
+  if (target.sslmode === 'disable') return raw;
+  raw.write(sslRequest());
+  const answer = await new Promise<Buffer>((resolve, reject) => {
+    raw.once('data', resolve);
+    raw.once('error', reject);
+  });
+  if (answer[0] !== 0x53 /* S */) {
+    raw.destroy();
+    throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_TLS', `database ${target.host}:${target.port} does not offer TLS but sslmode is ${target.sslmode}`, SqlState.CONNECTION_FAILURE);
+  }
+  const secure = tls.connect({
+    socket: raw,
+    servername: net.isIP(target.host) ? undefined : target.host,
+    rejectUnauthorized: target.sslmode === 'verify-full',
+    ca: target.sslRootCert ? readFileSync(target.sslRootCert) : undefined,
+  });
+  await new Promise<void>((resolve, reject) => {
+    secure.once('secureConnect', resolve);
+    secure.once('error', reject);
+  }).catch((err: Error) => {
+    throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_TLS', `TLS to database ${target.host}:${target.port} failed: ${err.message}`, SqlState.CONNECTION_FAILURE);
+  });
+  secure.setNoDelay(true);
+  return secure;
+}
+
+/** Connects and logs in (SCRAM-SHA-256, or md5/cleartext where the server asks and TLS is on), up to ReadyForQuery. */
+export async function connectBackend(target: BackendTarget, login: BackendLogin): Promise<BackendConnection> {
+  const socket = await openSocket(target);
+  const encrypted = socket instanceof tls.TLSSocket;
+  socket.write(startupMessage({ ...login.params, user: login.user, database: login.database }, login.minor));
+  const framer = new MessageFramer();
+  const parameters: [string, string][] = [];
+  let pid = 0;
+  let secret = Buffer.alloc(0);
+  let minor = login.minor;
+  let scram: ScramSha256Client | undefined;
+
+  return new Promise<BackendConnection>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_TIMEOUT', 'database login timed out', SqlState.CONNECTION_FAILURE)), CONNECT_TIMEOUT_MS);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.destroy();
+      reject(err);
+    };
+    const onMessage = (type: number, buf: Buffer, off: number, len: number) => {
+      switch (type) {
+        case 0x52 /* R */: {
+          const auth = readAuthentication(buf, off, len);
+          if (auth.kind === 'ok') return;
+          if (auth.kind === 'sasl') {
+            if (!auth.mechanisms.includes('SCRAM-SHA-256')) throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_AUTH', `database offers no supported SASL mechanism (${auth.mechanisms.join(', ')})`, SqlState.CONNECTION_FAILURE);
+            scram = new ScramSha256Client(login.password);
+            socket.write(saslInitialResponse('SCRAM-SHA-256', scram.clientFirstMessage()));
+          } else if (auth.kind === 'sasl-continue') {
+            if (!scram) throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_AUTH', 'database sent SASL data out of order', SqlState.PROTOCOL_VIOLATION);
+            socket.write(saslResponse(scram.clientFinalMessage(auth.data)));
+          } else if (auth.kind === 'sasl-final') {
+            if (!scram) throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_AUTH', 'database sent SASL data out of order', SqlState.PROTOCOL_VIOLATION);
+            scram.verifyServerFinal(auth.data);
+          } else if (auth.kind === 'md5') {
+            socket.write(passwordMessage(md5PasswordHash(login.user, login.password, auth.salt)));
+          } else if (auth.kind === 'cleartext') {
+            // A cleartext password over an unencrypted socket would hand the credential to anyone on the path.
+            if (!encrypted) throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_AUTH', 'database asks for a cleartext password without TLS; set sslmode: require', SqlState.CONNECTION_FAILURE);
+            socket.write(passwordMessage(login.password));
+          } else {
+            throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_AUTH', 'database asks for an authentication method the gateway does not support', SqlState.CONNECTION_FAILURE);
+          }
+          return;
+        }
+        case 0x76 /* v */:
+          minor = readNegotiateProtocolVersion(buf, off, len).newestMinor;
+          return;
+        case 0x53 /* S */: {
+          const p = readParameterStatus(buf, off, len);
+          parameters.push([p.name, p.value]);
+          return;
+        }
+        case 0x4b /* K */: {
+          const k = readBackendKeyData(buf, off, len);
+          pid = k.pid;
+          secret = k.secret;
+          return;
+        }
+        case 0x45 /* E */:
+          throw new BackendLoginError(readErrorFields(buf, off, len));
+        case 0x5a /* Z */:
+          clearTimeout(timer);
+          socket.off('data', onData);
+          socket.off('error', fail);
+          socket.off('close', onClose);
+          resolve({ socket, parameters, pid, secret, minor });
+          return;
+        default:
+          return; // NoticeResponse and the like
+      }
+    };
+    const onData = (chunk: Buffer) => {
+      try {
+        framer.feed(chunk, onMessage);
+      } catch (err) {
+        fail(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
+    const onClose = () => fail(new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_CLOSED', 'database closed the connection during login', SqlState.CONNECTION_FAILURE));
+    socket.on('data', onData);
+    socket.once('error', fail);
+    socket.once('close', onClose);
+  });
+}
+
+/** Forwards a client's cancel to PostgreSQL with the backend's own key (PostgreSQL never answers a cancel). */
+export async function sendBackendCancel(target: BackendTarget, pid: number, secret: Buffer, build: (pid: number, secret: Buffer) => Buffer): Promise<void> {
+  const socket = await openSocket(target);
+  await new Promise<void>((resolve) => {
+    socket.once('close', () => resolve());
+    socket.once('error', () => resolve());
+    socket.end(build(pid, secret));
+  });
+}

@@ -1,0 +1,284 @@
+// The gateway is a standard PostgreSQL endpoint: it answers SSLRequest (and PostgreSQL 17's direct TLS with
+// ALPN "postgresql"), requires a client certificate from our user CA, negotiates protocol 3.0/3.2, logs in to
+// PostgreSQL with the credential it holds, and hands the pair of sockets to a GatewaySession.
+import net from 'node:net';
+import tls from 'node:tls';
+import {
+  SSL_ACCEPT, SSL_REFUSE, SqlState, StartupReader, authenticationOk, backendKeyData, cancelRequest, errorResponse,
+  negotiateProtocolVersion, parameterStatus, readyForQuery, type StartupPacket,
+} from '../pgwire/index.js';
+import type { AuditEventInput, AuditLog } from '../audit/index.js';
+import { RecordingWriter } from '../recording/index.js';
+import type { Store } from '../store/index.js';
+import type { AnalyzedStatement } from '../policy/index.js';
+import { authorizeSession, claimedIdentity } from './authorize.js';
+import { connectBackend, sendBackendCancel, type BackendTarget } from './backend.js';
+import { CancelRegistry } from './cancel-registry.js';
+import { GatewayError } from './errors.js';
+import { GatewaySession, type SessionContext, type StatementDecision } from './session.js';
+
+export interface GatewayDatabase {
+  target: BackendTarget;
+  /** database user -> password; only the gateway ever holds these */
+  credentials: Record<string, string>;
+}
+
+export interface GatewayLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  tls: { certPem: string; keyPem: string; userCaPem: string };
+  databases: Record<string, GatewayDatabase>;
+  audit: AuditLog;
+  store: Store;
+  isLoginSessionActive(id: string): Promise<boolean>;
+  decide(ctx: SessionContext, stmt: AnalyzedStatement): StatementDecision;
+  log?: GatewayLogger;
+}
+
+const NEWEST_MINOR = 2;
+const STARTUP_TIMEOUT_MS = 15_000;
+// Startup parameters passed on to PostgreSQL; the rest are dropped (user, database and application_name are
+// set by the gateway; `options` and `replication` are refused in authorize).
+const PASSED_PARAMS = new Set(['client_encoding', 'datestyle', 'timezone', 'intervalstyle', 'extra_float_digits', 'lc_monetary', 'lc_numeric', 'lc_time', 'bytea_output']);
+
+export class Gateway {
+  private server: net.Server | undefined;
+  private readonly tlsAfterSslRequest: tls.Server;
+  private readonly tlsDirect: tls.Server;
+  private readonly cancels = new CancelRegistry();
+  readonly sessions = new Set<GatewaySession>();
+  private readonly pending = new Set<net.Socket>();
+
+  constructor(private readonly opts: GatewayOptions) {
+    const base: tls.TlsOptions = {
+      cert: opts.tls.certPem,
+      key: opts.tls.keyPem,
+      ca: opts.tls.userCaPem,
+      minVersion: 'TLSv1.2',
+      requestCert: true,
+      // Untrusted certificates are refused after the handshake, with a PostgreSQL error that says why,
+      // instead of a bare TLS alert the client cannot explain.
+      rejectUnauthorized: false,
+      handshakeTimeout: STARTUP_TIMEOUT_MS,
+    };
+    // Sockets are handed to these (never listening) servers: that is what makes node:tls verify the client
+    // certificate and fill in authorized/authorizationError. Direct TLS must name ALPN "postgresql", as
+    // PostgreSQL 17 requires; after SSLRequest, ALPN is optional.
+    this.tlsAfterSslRequest = tls.createServer({ ...base, ALPNProtocols: ['postgresql'] });
+    this.tlsDirect = tls.createServer({ ...base, ALPNCallback: ({ protocols }) => (protocols.includes('postgresql') ? 'postgresql' : undefined) });
+    for (const srv of [this.tlsAfterSslRequest, this.tlsDirect]) {
+      srv.on('secureConnection', (secure: tls.TLSSocket) => this.onSecure(secure));
+      srv.on('tlsClientError', (_err, socket) => socket.destroy());
+    }
+  }
+
+  async listen(): Promise<{ host: string; port: number }> {
+    const server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => resolve());
+    });
+    const addr = server.address() as net.AddressInfo;
+    return { host: addr.address, port: addr.port };
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sessions) s.terminate(SqlState.ADMIN_SHUTDOWN, 'the agentdb gateway is shutting down');
+    for (const s of this.pending) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.opts.audit.flush();
+  }
+
+  private onConnection(raw: net.Socket): void {
+    this.pending.add(raw);
+    raw.on('close', () => this.pending.delete(raw));
+    raw.on('error', () => raw.destroy());
+    raw.setTimeout(STARTUP_TIMEOUT_MS, () => raw.destroy());
+    const reader = new StartupReader();
+    let first = true;
+    const onData = (chunk: Buffer) => {
+      try {
+        if (first && chunk[0] === 0x16) {
+          // Direct TLS (PostgreSQL 17+ sslnegotiation=direct): the first bytes are a TLS ClientHello.
+          raw.off('data', onData);
+          raw.pause();
+          raw.unshift(chunk);
+          this.upgrade(raw, true);
+          return;
+        }
+        first = false;
+        for (let pkt = reader.feed(chunk); pkt; pkt = reader.feed(Buffer.alloc(0))) {
+          if (pkt.kind === 'gssenc') {
+            raw.write(SSL_REFUSE);
+            continue;
+          }
+          raw.off('data', onData);
+          if (pkt.kind === 'ssl') {
+            // Bytes sent after SSLRequest but before the handshake would be read as if encrypted (CVE-2021-23214).
+            if (reader.takeRemainder().length > 0) throw new GatewayError('AGENTDB_ERR_GATEWAY_PROTOCOL', 'unexpected data after SSLRequest', SqlState.PROTOCOL_VIOLATION);
+            raw.write(SSL_ACCEPT);
+            this.upgrade(raw, false);
+          } else if (pkt.kind === 'cancel') {
+            this.cancel(pkt);
+            raw.destroy();
+          } else {
+            this.refuse(raw, new GatewayError('AGENTDB_ERR_GATEWAY_TLS_REQUIRED', 'the agentdb gateway requires TLS with a task certificate', SqlState.INVALID_AUTHORIZATION, undefined,
+              'Connect through `agentdb proxy --db NAME`, or with sslmode=require and the sslcert/sslkey it prints.'));
+          }
+          return;
+        }
+      } catch (err) {
+        this.refuse(raw, asGatewayError(err));
+      }
+    };
+    raw.on('data', onData);
+  }
+
+  private upgrade(raw: net.Socket, direct: boolean): void {
+    (direct ? this.tlsDirect : this.tlsAfterSslRequest).emit('connection', raw);
+  }
+
+  private onSecure(secure: tls.TLSSocket): void {
+    this.pending.add(secure);
+    secure.on('close', () => this.pending.delete(secure));
+    secure.on('error', () => secure.destroy());
+    this.readStartup(secure);
+  }
+
+  private readStartup(secure: tls.TLSSocket): void {
+    const reader = new StartupReader();
+    const onData = (chunk: Buffer) => {
+      let pkt: StartupPacket | undefined;
+      try {
+        pkt = reader.feed(chunk);
+        if (!pkt) return;
+        secure.off('data', onData);
+        if (pkt.kind === 'cancel') {
+          this.cancel(pkt);
+          secure.destroy();
+          return;
+        }
+        if (pkt.kind !== 'startup') throw new GatewayError('AGENTDB_ERR_GATEWAY_PROTOCOL', `unexpected ${pkt.kind} request inside TLS`, SqlState.PROTOCOL_VIOLATION);
+        if (pkt.major !== 3) throw new GatewayError('AGENTDB_ERR_GATEWAY_PROTOCOL', `unsupported frontend protocol ${pkt.major}.${pkt.minor}: server supports 3.0 to 3.${NEWEST_MINOR}`, SqlState.FEATURE_NOT_SUPPORTED);
+      } catch (err) {
+        this.refuse(secure, asGatewayError(err));
+        return;
+      }
+      secure.pause();
+      const remainder = reader.takeRemainder();
+      this.open(secure, pkt, remainder).catch((err) => this.refuse(secure, asGatewayError(err)));
+    };
+    secure.on('data', onData);
+  }
+
+  private async open(secure: tls.TLSSocket, startup: Extract<StartupPacket, { kind: 'startup' }>, early: Buffer): Promise<void> {
+    const clientAddr = `${secure.remoteAddress ?? ''}:${secure.remotePort ?? ''}`;
+    const clientApp = startup.params.application_name || startup.params.fallback_application_name;
+    const client = { addr: clientAddr, ...(clientApp ? { app: clientApp } : {}) };
+    const services = Object.fromEntries(Object.entries(this.opts.databases).map(([k, v]) => [k, { users: Object.keys(v.credentials) }]));
+    let auth;
+    try {
+      auth = await authorizeSession({ socket: secure, params: startup.params, services, isLoginSessionActive: this.opts.isLoginSessionActive });
+    } catch (err) {
+      const claimed = claimedIdentity(secure);
+      const p = claimed.cert?.payload;
+      await this.audit([{
+        type: 'db.session.denied',
+        ...(claimed.cert && p ? { identity: { name: claimed.cert.subject, kind: p.kind, roles: p.roles }, task: { ...p.task, requester: p.requester } } : claimed.subject ? { identity: { name: claimed.subject, kind: 'human' as const, roles: [] } } : {}),
+        db: { service: p?.db.service ?? '', name: startup.params.database ?? '', user: startup.params.user ?? '' },
+        client,
+        message: (err as Error).message + (claimed.cert && !secure.authorized ? ' (identity as claimed by an unverified certificate)' : ''),
+      }]).catch(() => undefined);
+      throw err;
+    }
+    const { cert, user, database } = auth;
+    const p = cert.payload;
+    const sid = GatewaySession.newSid();
+    const ctx: SessionContext = {
+      sid,
+      identity: { name: cert.subject, kind: p.kind, roles: p.roles },
+      task: { ...p.task, requester: p.requester },
+      db: { service: p.db.service, name: database, user },
+      client,
+      expiresAt: cert.notAfter,
+    };
+    const dbConfig = this.opts.databases[p.db.service]!;
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries(startup.params)) if (PASSED_PARAMS.has(k.toLowerCase())) params[k] = v;
+    // pg_stat_activity shows who is behind each connection: the session id and the identity.
+    params.application_name = `agentdb ${sid} ${cert.subject}`.slice(0, 63);
+    const wanted = Math.min(startup.minor, NEWEST_MINOR);
+    let backend;
+    try {
+      backend = await connectBackend(dbConfig.target, { user, password: dbConfig.credentials[user]!, database, params, minor: wanted });
+    } catch (err) {
+      await this.audit([{ type: 'db.session.start', sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, result: { error: { code: (err as GatewayError).sqlState ?? SqlState.CONNECTION_FAILURE, message: (err as Error).message } } }]).catch(() => undefined);
+      throw err;
+    }
+    const minor = Math.min(wanted, backend.minor);
+    if (secure.destroyed) {
+      backend.socket.destroy();
+      return;
+    }
+    await this.audit([{ type: 'db.session.start', sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, details: { protocol: `3.${minor}`, certSerial: cert.serial, expiresAt: cert.notAfter.toISOString() } }]);
+
+    const key = this.cancels.issue(minor, () => {
+      void sendBackendCancel(dbConfig.target, backend.pid, backend.secret, cancelRequest).catch(() => undefined);
+    });
+    const recording = new RecordingWriter(this.opts.store, {
+      sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, startedAt: new Date().toISOString(),
+    });
+    const session = new GatewaySession(ctx, secure, backend.socket, {
+      audit: this.opts.audit,
+      recording,
+      decide: this.opts.decide,
+      onEnd: (s) => {
+        key.release();
+        this.sessions.delete(s);
+        const ms = Date.now() - s.startedAt;
+        void this.audit([{ type: 'db.session.end', sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, result: { rows: s.totals.rows, bytes: s.totals.bytes, ms }, details: { statements: s.totals.statements, denied: s.totals.denied } }]).catch(() => undefined);
+        void recording.end({ endedAt: new Date().toISOString(), reason: s.endReason }).catch(() => undefined);
+      },
+    });
+    this.sessions.add(session);
+    this.pending.delete(secure);
+    secure.setTimeout(0);
+
+    const hello: Buffer[] = [];
+    if (startup.minor > minor || startup.unrecognizedProtocolOptions.length > 0) hello.push(negotiateProtocolVersion(minor, startup.unrecognizedProtocolOptions));
+    hello.push(authenticationOk());
+    for (const [name, value] of backend.parameters) hello.push(parameterStatus(name, value));
+    hello.push(backendKeyData(key.pid, key.secret), readyForQuery('I'));
+    secure.write(Buffer.concat(hello));
+    session.start();
+    if (early.length > 0) secure.emit('data', early);
+    secure.resume();
+    this.opts.log?.info({ sid, identity: ctx.identity.name, db: ctx.db, task: ctx.task.id }, 'session started');
+  }
+
+  private audit(events: AuditEventInput[]): Promise<unknown> {
+    return this.opts.audit.write(events);
+  }
+
+  private cancel(pkt: Extract<StartupPacket, { kind: 'cancel' }>): void {
+    this.cancels.cancel(pkt.pid, pkt.secret);
+  }
+
+  private refuse(socket: net.Socket, err: GatewayError): void {
+    if (socket.destroyed) return;
+    socket.end(errorResponse({ severity: 'FATAL', code: err.sqlState, message: err.message, ...(err.detail ? { detail: err.detail } : {}), ...(err.hint ? { hint: err.hint } : {}) }));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+}
+
+function asGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const e = err as { message?: string; sqlState?: string };
+  return new GatewayError('AGENTDB_ERR_GATEWAY_PROTOCOL', e?.message ?? String(err), e?.sqlState ?? SqlState.PROTOCOL_VIOLATION);
+}

@@ -1,0 +1,5 @@
+export { Gateway } from './gateway.js';
+export type { GatewayOptions, GatewayDatabase, GatewayLogger } from './gateway.js';
+export type { SessionContext, StatementDecision } from './session.js';
+export { GatewayError } from './errors.js';
+export type { BackendTarget } from './backend.js';

@@ -1,0 +1,198 @@
+// The control plane's side of OpenID Connect: device login for people, and verification of JWTs
+// that bots (client credentials) and CI jobs (workload tokens) present. The IdP's tokens never leave
+// the control plane; callers get claims.
+import { createRemoteJWKSet, customFetch, errors as jose, jwtVerify } from 'jose';
+import * as oidc from 'openid-client';
+import { discoverIssuer } from './discovery.js';
+import { IdentityError } from './errors.js';
+import { describeError, oauthErrorCode } from './oidc-errors.js';
+import { assertTransportAllowed, guardedFetch } from './transport.js';
+
+export interface OidcProviderSettings {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  /** The expected `aud` of access tokens. */
+  audience: string;
+  scopes?: string[];
+}
+
+export interface DeviceLogin {
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete?: string;
+  expiresIn: number;
+  interval: number;
+  /** Claims of the verified ID token merged with userinfo; rejects with IdentityError. */
+  result: Promise<Record<string, unknown>>;
+  /** Stops polling; `result` then rejects with AGENTDB_ERR_IDENTITY_LOGIN_CANCELLED. */
+  cancel(): void;
+}
+
+/** Asked for when the settings name no scopes; trimmed to what the IdP advertises, since some IdPs reject unknown scopes. */
+const DEFAULT_SCOPES = ['openid', 'profile', 'email', 'groups'];
+/** Asymmetric algorithms only: a symmetric one would let anyone holding a shared secret mint identities. */
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+/** Seconds of clock difference tolerated between the IdP and us on exp/nbf/iat. */
+const CLOCK_TOLERANCE_S = 30;
+/** Real tokens are a few KiB; anything far larger is refused before any parsing. */
+const MAX_TOKEN_LENGTH = 32 * 1024;
+
+type KeySet = ReturnType<typeof createRemoteJWKSet>;
+
+export class OidcLogin {
+  readonly #config: oidc.Configuration;
+  readonly #settings: OidcProviderSettings;
+  readonly #keys: KeySet;
+
+  private constructor(config: oidc.Configuration, settings: OidcProviderSettings, keys: KeySet) {
+    this.#config = config;
+    this.#settings = settings;
+    this.#keys = keys;
+  }
+
+  /** Fetches the issuer's metadata (plain http only for loopback issuers). */
+  static async discover(settings: OidcProviderSettings): Promise<OidcLogin> {
+    if (typeof settings.audience !== 'string' || settings.audience === '') {
+      throw new IdentityError('AGENTDB_ERR_IDENTITY_AUDIENCE_MISSING', `an expected token audience is required for issuer ${settings.issuer}`);
+    }
+    const config = await discoverIssuer(settings);
+    const { jwks_uri: jwksUri, issuer } = config.serverMetadata();
+    if (!jwksUri) {
+      throw new IdentityError('AGENTDB_ERR_IDENTITY_DISCOVERY', `the OpenID configuration of ${issuer} names no jwks_uri, so its tokens cannot be verified`);
+    }
+    // ID tokens come straight from the token endpoint, which TLS would vouch for; checking their
+    // signature as well keeps the http development IdP to the same standard.
+    oidc.enableNonRepudiationChecks(config);
+    // jose caches the key set and refetches it (at most every 30s) when a token names an unknown
+    // kid, which is how an IdP's key rotation reaches us.
+    const keys = createRemoteJWKSet(assertTransportAllowed(jwksUri, 'JWKS endpoint'), {
+      [customFetch]: guardedFetch('JWKS endpoint'),
+    });
+    return new OidcLogin(config, settings, keys);
+  }
+
+  get issuer(): string {
+    return this.#config.serverMetadata().issuer;
+  }
+
+  async startDeviceLogin(): Promise<DeviceLogin> {
+    let started: oidc.DeviceAuthorizationResponse;
+    try {
+      started = await oidc.initiateDeviceAuthorization(this.#config, { scope: this.#scopes().join(' ') });
+    } catch (err) {
+      throw new IdentityError(
+        'AGENTDB_ERR_IDENTITY_DEVICE_START',
+        `the identity provider ${this.issuer} did not start a device login: ${describeError(err)}`,
+        { cause: err },
+      );
+    }
+    const stop = new AbortController();
+    const expiry = AbortSignal.timeout(started.expires_in * 1000);
+    const result = this.#finishDeviceLogin(started, stop.signal, expiry);
+    // Marks the rejection as handled so a caller that cancels need not await `result`; anyone who
+    // does await it still sees the rejection.
+    result.catch(() => undefined);
+    return {
+      userCode: started.user_code,
+      verificationUri: started.verification_uri,
+      ...(started.verification_uri_complete ? { verificationUriComplete: started.verification_uri_complete } : {}),
+      expiresIn: started.expires_in,
+      interval: started.interval ?? 5,
+      result,
+      cancel: () => stop.abort(),
+    };
+  }
+
+  /** Verifies a JWT from this issuer: signature (JWKS), iss, aud, exp. Returns its claims. */
+  async verifyAccessToken(token: string): Promise<Record<string, unknown>> {
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) {
+      throw new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_INVALID', 'the token is not a signed JWT (three base64url parts separated by dots, at most 32 KiB)');
+    }
+    try {
+      // Note: an ID token for our own client has aud = clientId, so it passes here only if the
+      // configured audience is the client id, which an access token's audience should never be.
+      const { payload } = await jwtVerify(token, this.#keys, {
+        issuer: this.issuer,
+        audience: this.#settings.audience,
+        algorithms: ALGORITHMS,
+        requiredClaims: ['exp'],
+        clockTolerance: CLOCK_TOLERANCE_S,
+      });
+      return { ...payload };
+    } catch (err) {
+      throw tokenError(err, this.issuer, this.#settings.audience);
+    }
+  }
+
+  #scopes(): string[] {
+    const wanted = this.#settings.scopes ?? DEFAULT_SCOPES;
+    const supported = this.#settings.scopes ? undefined : this.#config.serverMetadata().scopes_supported;
+    const scopes = supported ? wanted.filter((s) => s === 'openid' || supported.includes(s)) : [...wanted];
+    return scopes.includes('openid') ? scopes : ['openid', ...scopes];
+  }
+
+  async #finishDeviceLogin(started: oidc.DeviceAuthorizationResponse, stop: AbortSignal, expiry: AbortSignal): Promise<Record<string, unknown>> {
+    let tokens: Awaited<ReturnType<typeof oidc.pollDeviceAuthorizationGrant>>;
+    try {
+      tokens = await oidc.pollDeviceAuthorizationGrant(this.#config, started, undefined, { signal: AbortSignal.any([stop, expiry]) });
+    } catch (err) {
+      throw deviceError(err, stop.aborted, expiry.aborted, this.issuer);
+    }
+    const idToken = tokens.claims();
+    if (!idToken) {
+      throw new IdentityError('AGENTDB_ERR_IDENTITY_NO_ID_TOKEN', `the identity provider ${this.issuer} finished the login without an ID token`);
+    }
+    // A conformant IdP puts scope claims (email, groups, ...) only in userinfo when it also issues an
+    // access token, so ask there too; the verified ID token wins on any claim both carry.
+    let userinfo: Record<string, unknown> = {};
+    if (this.#config.serverMetadata().userinfo_endpoint && tokens.access_token) {
+      try {
+        userinfo = await oidc.fetchUserInfo(this.#config, tokens.access_token, idToken.sub);
+      } catch (err) {
+        throw new IdentityError('AGENTDB_ERR_IDENTITY_USERINFO', `could not read userinfo from ${this.issuer}: ${describeError(err)}`, { cause: err });
+      }
+    }
+    return { ...userinfo, ...idToken };
+  }
+}
+
+function deviceError(err: unknown, cancelled: boolean, expired: boolean, issuer: string): IdentityError {
+  if (cancelled) return new IdentityError('AGENTDB_ERR_IDENTITY_LOGIN_CANCELLED', 'the device login was cancelled', { cause: err });
+  const code = oauthErrorCode(err);
+  if (expired || code === 'expired_token') {
+    return new IdentityError('AGENTDB_ERR_IDENTITY_LOGIN_EXPIRED', 'the device login expired before it was completed; run the login again', { cause: err });
+  }
+  if (code === 'access_denied') {
+    return new IdentityError('AGENTDB_ERR_IDENTITY_LOGIN_DENIED', `the sign-in was denied at ${issuer}: ${describeError(err)}`, { cause: err });
+  }
+  return new IdentityError('AGENTDB_ERR_IDENTITY_LOGIN_FAILED', `the device login at ${issuer} failed: ${describeError(err)}`, { cause: err });
+}
+
+function tokenError(err: unknown, issuer: string, audience: string): IdentityError {
+  if (err instanceof IdentityError) return err;
+  const opts = { cause: err };
+  if (err instanceof jose.JWTExpired) {
+    const exp = typeof err.payload.exp === 'number' ? ` at ${new Date(err.payload.exp * 1000).toISOString()}` : '';
+    return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_EXPIRED', `the token expired${exp}; get a new one`, opts);
+  }
+  if (err instanceof jose.JWTClaimValidationFailed) {
+    if (err.claim === 'aud') {
+      return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_AUDIENCE', `the token is for audience ${JSON.stringify(err.payload.aud)}, not "${audience}"`, opts);
+    }
+    if (err.claim === 'iss') {
+      return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_ISSUER', `the token is from issuer ${JSON.stringify(err.payload.iss)}, not ${issuer}`, opts);
+    }
+    return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_CLAIMS', `the token's "${err.claim}" claim is not acceptable: ${err.reason}`, opts);
+  }
+  if (err instanceof jose.JWSSignatureVerificationFailed || err instanceof jose.JWKSNoMatchingKey || err instanceof jose.JWKSMultipleMatchingKeys) {
+    return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_SIGNATURE', `the token's signature does not verify with the published keys of ${issuer}`, opts);
+  }
+  if (err instanceof jose.JOSEAlgNotAllowed) {
+    return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_INVALID', `the token is signed with an algorithm that is not accepted (${ALGORITHMS.join(', ')})`, opts);
+  }
+  if (err instanceof jose.JWKSTimeout || err instanceof jose.JWKSInvalid || (err instanceof jose.JOSEError && err.code === 'ERR_JOSE_GENERIC') || err instanceof TypeError) {
+    return new IdentityError('AGENTDB_ERR_IDENTITY_JWKS_UNAVAILABLE', `could not fetch the signing keys of ${issuer}: ${describeError(err)}`, opts);
+  }
+  return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_INVALID', `the token is not valid: ${describeError(err)}`, opts);
+}

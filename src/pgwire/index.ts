@@ -1,0 +1,75 @@
+// pgwire: the PostgreSQL wire protocol (3.0 and 3.2) as the gateway needs it. Imports nothing of the project.
+export {
+  PROTOCOL_3_0,
+  PROTOCOL_3_2,
+  LATEST_PROTOCOL_MINOR,
+  SSL_REQUEST_CODE,
+  GSSENC_REQUEST_CODE,
+  CANCEL_REQUEST_CODE,
+  MAX_STARTUP_PACKET_LENGTH,
+  MIN_CANCEL_KEY_LENGTH,
+  MAX_CANCEL_KEY_LENGTH,
+  DEFAULT_MAX_MESSAGE_LENGTH,
+  PROTOCOL_OPTION_PREFIX,
+  SqlState,
+  FrontendType,
+  BackendType,
+} from './constants.js';
+export { PgwireError, PgwireErrorCode } from './errors.js';
+
+export { StartupReader, isTlsHandshakeStart, type StartupPacket } from './startup-reader.js';
+export { MessageFramer, type OnMessage } from './framer.js';
+
+export {
+  readQuery,
+  readParse,
+  readBind,
+  readExecute,
+  readCloseOrDescribe,
+  type ParseMessage,
+  type BindMessage,
+} from './frontend-decoders.js';
+export {
+  readErrorFields,
+  readRowDescription,
+  readCommandComplete,
+  rowsOfTag,
+  readParameterStatus,
+  readBackendKeyData,
+  readReadyForQuery,
+  readAuthentication,
+  readNegotiateProtocolVersion,
+  readDataRow,
+  readDataRowColumnCount,
+  type ErrorFields,
+  type FieldDescription,
+  type AuthRequest,
+} from './backend-decoders.js';
+
+export {
+  errorResponse,
+  noticeResponse,
+  authenticationOk,
+  parameterStatus,
+  backendKeyData,
+  readyForQuery,
+  negotiateProtocolVersion,
+  rowDescription,
+  dataRow,
+  commandComplete,
+  SSL_ACCEPT,
+  SSL_REFUSE,
+  type ReportFields,
+} from './backend-builders.js';
+export {
+  startupMessage,
+  sslRequest,
+  cancelRequest,
+  passwordMessage,
+  saslInitialResponse,
+  saslResponse,
+  queryMessage,
+  terminateMessage,
+} from './frontend-builders.js';
+export { md5PasswordHash } from './md5-password.js';
+export { ScramSha256Client, SCRAM_SHA_256, MAX_SCRAM_ITERATIONS, type ScramOptions } from './scram.js';

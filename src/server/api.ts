@@ -1,0 +1,228 @@
+// The control plane's HTTPS API. Every route but ping and login needs an agentdb login session token.
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { IdentityError, resolveIdentity, type Identity, type IdentityMapping, type OidcLogin } from '../identity/index.js';
+import type { AuditLog, AuditEvent } from '../audit/index.js';
+import { readRecording } from '../recording/index.js';
+import type { Store } from '../store/index.js';
+import type { Role } from '../policy/index.js';
+import { LoginSessionError, type LoginSession, type LoginSessions } from './login-sessions.js';
+import { CertIssueError, type TaskCertIssuer } from './task-certs.js';
+import { parseTimeOrAgo, DurationError } from './duration.js';
+
+export interface ApiDeps {
+  cluster: string;
+  version: string;
+  tls: { certPem: string; keyPem: string };
+  /** the host CA, so clients can pin it */
+  hostCaPem: string;
+  gatewayAddr: { host: string; port: number };
+  oidc: { issuer: string; audience: string; login(): Promise<OidcLogin> };
+  mapping: IdentityMapping;
+  roles: Record<string, Role>;
+  sessions: LoginSessions;
+  certs: TaskCertIssuer;
+  audit: AuditLog;
+  store: Store;
+  log: boolean;
+}
+
+/** An API error: HTTP status plus a stable code and a one-line message the CLI prints as is. */
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const certBody = z.object({
+  csr: z.string().min(1).max(10_000),
+  db: z.string().min(1).max(200),
+  dbUser: z.string().min(1).max(200).optional(),
+  dbName: z.string().min(1).max(200).optional(),
+  task: z.string().max(2000).optional(),
+  ttl: z.string().max(20).optional(),
+});
+const tokenBody = z.object({ token: z.string().min(1).max(20_000) });
+const pollBody = z.object({ loginId: z.string().min(1).max(100) });
+const auditQuery = z.object({
+  user: z.string().optional(),
+  db: z.string().optional(),
+  task: z.string().optional(),
+  sid: z.string().optional(),
+  type: z.string().optional(),
+  since: z.string().optional(),
+  until: z.string().optional(),
+  query: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value ?? {});
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new ApiError(400, 'AGENTDB_ERR_API_BAD_REQUEST', `${i.path.join('.') || 'body'}: ${i.message}`);
+  }
+  return r.data;
+}
+
+const DEVICE_LOGIN_WAIT_MS = 20_000;
+
+export async function startApi(deps: ApiDeps, listen: { host: string; port: number }): Promise<{ app: FastifyInstance; url: string }> {
+  const app = Fastify({
+    https: { cert: deps.tls.certPem, key: deps.tls.keyPem, minVersion: 'TLSv1.2' },
+    logger: deps.log ? { level: 'info', redact: ['req.headers.authorization'] } : false,
+    bodyLimit: 256 * 1024,
+  });
+
+  const deviceLogins = new Map<string, { result: Promise<Record<string, unknown>>; cancel(): void; expires: number }>();
+
+  const authed = async (req: FastifyRequest): Promise<LoginSession> => {
+    const header = req.headers.authorization ?? '';
+    try {
+      return await deps.sessions.verify(header.startsWith('Bearer ') ? header.slice(7) : undefined);
+    } catch (err) {
+      if (err instanceof LoginSessionError) throw new ApiError(401, err.code, err.message);
+      throw err;
+    }
+  };
+  const mayAudit = (s: LoginSession) => {
+    if (!s.identity.roles.some((r) => deps.roles[r]?.audit)) {
+      throw new ApiError(403, 'AGENTDB_ERR_API_FORBIDDEN', `${s.identity.name} holds no role that may read the audit log`);
+    }
+  };
+  const startSession = async (claims: Record<string, unknown>, defaultKind: Identity['kind'], how: string) => {
+    let identity: Identity;
+    try {
+      identity = resolveIdentity(claims, deps.mapping, defaultKind);
+    } catch (err) {
+      if (err instanceof IdentityError) throw new ApiError(403, err.code, err.message);
+      throw err;
+    }
+    const { token, session } = await deps.sessions.create(identity);
+    await deps.audit.write([{ type: 'login', identity: { name: identity.name, kind: identity.kind, roles: identity.roles }, details: { method: how, loginSession: session.id, expiresAt: session.expiresAt.toISOString() } }]);
+    return { token, identity, expiresAt: session.expiresAt.toISOString() };
+  };
+
+  app.setErrorHandler((err, _req, reply: FastifyReply) => {
+    if (err instanceof ApiError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
+    if (err instanceof CertIssueError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
+    if (err instanceof DurationError) return reply.status(400).send({ error: { code: err.code, message: err.message } });
+    if (err instanceof IdentityError) return reply.status(401).send({ error: { code: err.code, message: err.message } });
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status < 500) return reply.status(status).send({ error: { code: 'AGENTDB_ERR_API_BAD_REQUEST', message: (err as Error).message } });
+    _req.log.error(err);
+    return reply.status(500).send({ error: { code: 'AGENTDB_ERR_API_INTERNAL', message: 'internal error in the control plane; see its log' } });
+  });
+
+  app.get('/v1/ping', async () => ({
+    cluster: deps.cluster,
+    version: deps.version,
+    auth: { issuer: deps.oidc.issuer, audience: deps.oidc.audience },
+    gateway: deps.gatewayAddr,
+  }));
+
+  app.post('/v1/login/device', async () => {
+    const login = await deps.oidc.login();
+    const started = await login.startDeviceLogin();
+    const loginId = randomBytes(16).toString('base64url');
+    started.result.catch(() => undefined); // settled through the poll route
+    deviceLogins.set(loginId, { result: started.result, cancel: started.cancel, expires: Date.now() + started.expiresIn * 1000 });
+    setTimeout(() => {
+      deviceLogins.get(loginId)?.cancel();
+      deviceLogins.delete(loginId);
+    }, started.expiresIn * 1000 + 60_000).unref();
+    return {
+      loginId,
+      userCode: started.userCode,
+      verificationUri: started.verificationUri,
+      verificationUriComplete: started.verificationUriComplete,
+      expiresIn: started.expiresIn,
+      interval: started.interval,
+    };
+  });
+
+  // Long poll: answers as soon as the person finishes at the IdP, or after ~20 s with "pending".
+  app.post('/v1/login/device/poll', async (req, reply) => {
+    const { loginId } = parse(pollBody, req.body);
+    const pending = deviceLogins.get(loginId);
+    if (!pending) throw new ApiError(404, 'AGENTDB_ERR_LOGIN_UNKNOWN', 'this login attempt expired or is unknown; run `agentdb login` again');
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([
+      pending.result.then((claims) => ({ claims }), (err: Error) => ({ err })),
+      new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), DEVICE_LOGIN_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (waited === 'pending') return reply.status(202).send({ status: 'pending' });
+    deviceLogins.delete(loginId);
+    if ('err' in waited) throw new ApiError(401, (waited.err as { code?: string }).code ?? 'AGENTDB_ERR_LOGIN_FAILED', waited.err.message);
+    return startSession(waited.claims, 'human', 'oidc-device');
+  });
+
+  // Bots, agents and CI jobs: a JWT from the IdP (client credentials) or the CI system's own OIDC token.
+  app.post('/v1/login/token', async (req) => {
+    const { token } = parse(tokenBody, req.body);
+    const login = await deps.oidc.login();
+    const claims = await login.verifyAccessToken(token);
+    return startSession(claims, 'bot', 'oidc-token');
+  });
+
+  app.post('/v1/logout', async (req) => {
+    const s = await authed(req);
+    await deps.sessions.revoke(s.id);
+    return { ok: true };
+  });
+
+  app.get('/v1/whoami', async (req) => {
+    const s = await authed(req);
+    return { identity: s.identity, expiresAt: s.expiresAt.toISOString() };
+  });
+
+  app.post('/v1/certs', async (req) => {
+    const s = await authed(req);
+    const body = parse(certBody, req.body);
+    const issued = await deps.certs.issue(s, body);
+    return { ...issued, gateway: deps.gatewayAddr, caPem: deps.hostCaPem };
+  });
+
+  app.get('/v1/audit/events', async (req) => {
+    const s = await authed(req);
+    mayAudit(s);
+    const q = parse(auditQuery, req.query);
+    const events: AuditEvent[] = await deps.audit.search({
+      ...(q.user ? { user: q.user } : {}),
+      ...(q.db ? { db: q.db } : {}),
+      ...(q.task ? { task: q.task } : {}),
+      ...(q.sid ? { sid: q.sid } : {}),
+      ...(q.type ? { type: q.type } : {}),
+      ...(q.since ? { since: parseTimeOrAgo(q.since) } : {}),
+      ...(q.until ? { until: parseTimeOrAgo(q.until) } : {}),
+      ...(q.query ? { query: q.query } : {}),
+      limit: q.limit ?? 100,
+    });
+    return { events };
+  });
+
+  app.get('/v1/audit/verify', async (req) => {
+    mayAudit(await authed(req));
+    return deps.audit.verify();
+  });
+
+  app.get('/v1/sessions/:sid/recording', async (req) => {
+    mayAudit(await authed(req));
+    const { sid } = req.params as { sid: string };
+    const rec = await readRecording(deps.store, sid);
+    if (!rec) throw new ApiError(404, 'AGENTDB_ERR_RECORDING_NOT_FOUND', `no recorded session ${sid}`);
+    return rec;
+  });
+
+  const addr = await app.listen({ host: listen.host, port: listen.port });
+  void addr;
+  const port = (app.server.address() as { port: number }).port;
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  return { app, url: `https://${host}:${port}` };
+}

@@ -1,0 +1,168 @@
+// The server's YAML configuration: one zod schema, and errors that name the field and the line.
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { z } from 'zod';
+import { roleSchema } from '../policy/index.js';
+import { parseDuration } from './duration.js';
+
+export class ConfigError extends Error {
+  readonly code = 'AGENTDB_ERR_CONFIG';
+}
+
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'host:port, e.g. 127.0.0.1:7432');
+const duration = z.string().refine((s) => {
+  try {
+    parseDuration(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'a duration like 30m or 12h');
+
+/** A secret is never inline in a file that may be committed: it comes from the environment or a 0600 file. */
+const secretRef = z.union([
+  z.object({ passwordEnv: z.string().min(1) }).strict(),
+  z.object({ passwordFile: z.string().min(1) }).strict(),
+  z.object({ password: z.string() }).strict(),
+]);
+
+const databaseSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(1).max(65535).default(5432),
+    sslmode: z.enum(['disable', 'require', 'verify-full']).default('disable'),
+    sslRootCert: z.string().optional(),
+    credentials: z.record(z.string(), secretRef),
+  })
+  .strict();
+
+const bindingSchema = z
+  .object({
+    match: z.object({ claim: z.string().min(1), values: z.array(z.string()).min(1) }).strict(),
+    kind: z.enum(['human', 'agent', 'bot']).optional(),
+    roles: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    cluster: z.string().default('agentdb'),
+    dataDir: z.string().optional(),
+    api: z
+      .object({
+        listen: hostPort.default('127.0.0.1:7443'),
+        publicUrl: z.string().url().optional(),
+        hosts: z.array(z.string()).default(['127.0.0.1', 'localhost']),
+      })
+      .strict()
+      .default({ listen: '127.0.0.1:7443', hosts: ['127.0.0.1', 'localhost'] }),
+    gateway: z
+      .object({
+        listen: hostPort.default('127.0.0.1:7432'),
+        publicAddr: hostPort.optional(),
+      })
+      .strict()
+      .default({ listen: '127.0.0.1:7432' }),
+    auth: z
+      .object({
+        oidc: z
+          .object({
+            issuer: z.string().url(),
+            clientId: z.string().min(1),
+            clientSecretEnv: z.string().optional(),
+            clientSecret: z.string().optional(),
+            audience: z.string().min(1),
+          })
+          .strict(),
+        sessionTtl: duration.default('12h'),
+        nameClaims: z.array(z.string()).default(['preferred_username', 'email', 'client_id', 'sub']),
+        groupsClaim: z.string().default('groups'),
+        traitClaims: z.record(z.string(), z.string()).default({}),
+        bindings: z.array(bindingSchema).default([]),
+      })
+      .strict(),
+    roles: z.record(z.string(), roleSchema).default({}),
+    databases: z.record(z.string(), databaseSchema).default({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type DatabaseConfig = z.infer<typeof databaseSchema>;
+export type SecretRef = z.infer<typeof secretRef>;
+
+function lineOf(doc: Document, counter: LineCounter, path: PropertyKey[]): number | undefined {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = doc.getIn(path.slice(0, depth) as unknown[], true);
+    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+/** Parses and validates config text; every problem is reported as `file:line: field: what is wrong`. */
+export function parseConfig(text: string, source = 'config'): Config {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = counter.linePos(e.pos[0]).line;
+    throw new ConfigError(`${source}:${line}: ${e.message.split('\n')[0]}`);
+  }
+  const result = configSchema.safeParse(doc.toJS() ?? {});
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const field = issue.path.join('.') || '(top level)';
+      const line = lineOf(doc, counter, issue.path);
+      return `${source}${line ? `:${line}` : ''}: ${field}: ${issue.message}`;
+    });
+    throw new ConfigError(lines.join('\n'));
+  }
+  return checkReferences(result.data, source);
+}
+
+/** Cross-field checks zod cannot see: bindings name roles that exist, roles name databases that exist. */
+function checkReferences(cfg: Config, source: string): Config {
+  const problems: string[] = [];
+  cfg.auth.bindings.forEach((b, i) =>
+    b.roles.forEach((r) => {
+      if (!cfg.roles[r]) problems.push(`${source}: auth.bindings.${i}.roles: role "${r}" is not defined under roles`);
+    }),
+  );
+  for (const [name, role] of Object.entries(cfg.roles)) {
+    role.databases.forEach((g, i) => {
+      if (g.service !== '*' && !cfg.databases[g.service]) {
+        problems.push(`${source}: roles.${name}.databases.${i}.service: database "${g.service}" is not defined under databases`);
+      }
+    });
+  }
+  if (problems.length) throw new ConfigError(problems.join('\n'));
+  return cfg;
+}
+
+export async function loadConfig(file: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return parseConfig(text, file);
+}
+
+export async function resolveSecret(ref: SecretRef, what: string): Promise<string> {
+  if ('password' in ref) return ref.password;
+  if ('passwordEnv' in ref) {
+    const v = process.env[ref.passwordEnv];
+    if (v === undefined) throw new ConfigError(`${what}: environment variable ${ref.passwordEnv} is not set`);
+    return v;
+  }
+  try {
+    return (await readFile(ref.passwordFile, 'utf8')).trim();
+  } catch (err) {
+    throw new ConfigError(`${what}: cannot read ${ref.passwordFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+export function splitHostPort(hp: string): { host: string; port: number } {
+  const i = hp.lastIndexOf(':');
+  return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)) };
+}

@@ -1,0 +1,56 @@
+// agentdb's own login sessions: after the IdP vouches for someone, the control plane hands out its own short-lived,
+// revocable token (never the IdP's). The token is `<id>.<secret>`; only a hash of the secret is stored.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Identity } from '../identity/index.js';
+import type { Store } from '../store/index.js';
+
+export class LoginSessionError extends Error {
+  readonly code = 'AGENTDB_ERR_LOGIN_SESSION';
+}
+
+export interface LoginSession {
+  id: string;
+  identity: Identity;
+  expiresAt: Date;
+}
+
+const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+export class LoginSessions {
+  constructor(
+    private readonly store: Store,
+    private readonly ttlMs: number,
+  ) {}
+
+  async create(identity: Identity): Promise<{ token: string; session: LoginSession }> {
+    const id = randomBytes(12).toString('base64url');
+    const secret = randomBytes(32).toString('base64url');
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + this.ttlMs);
+    await this.store.putLoginSession({ id, secretHash: hashSecret(secret), identity, createdAt: now.toISOString(), expiresAt: expiresAt.toISOString() });
+    return { token: `${id}.${secret}`, session: { id, identity, expiresAt } };
+  }
+
+  /** The session behind a bearer token, or an error that says to log in again. */
+  async verify(token: string | undefined): Promise<LoginSession> {
+    const [id, secret] = (token ?? '').split('.');
+    if (!id || !secret) throw new LoginSessionError('not logged in: run `agentdb login`');
+    const rec = await this.store.getLoginSession(id);
+    const a = Buffer.from(hashSecret(secret), 'hex');
+    if (!rec || !timingSafeEqual(a, Buffer.from(rec.secretHash, 'hex'))) throw new LoginSessionError('login session not recognised: run `agentdb login`');
+    if (rec.revokedAt) throw new LoginSessionError('login session was ended: run `agentdb login`');
+    const expiresAt = new Date(rec.expiresAt);
+    if (expiresAt <= new Date()) throw new LoginSessionError('login session expired: run `agentdb login`');
+    return { id, identity: rec.identity as Identity, expiresAt };
+  }
+
+  /** For the gateway: is the login behind a certificate still alive? */
+  async isActive(id: string): Promise<boolean> {
+    const rec = await this.store.getLoginSession(id);
+    return !!rec && !rec.revokedAt && new Date(rec.expiresAt) > new Date();
+  }
+
+  revoke(id: string): Promise<boolean> {
+    return this.store.revokeLoginSession(id, new Date().toISOString());
+  }
+}

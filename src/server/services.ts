@@ -1,0 +1,122 @@
+// Wires the control plane and the gateway into one process: store, audit, CAs, login, API, gateway.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pino } from 'pino';
+import { CertificateAuthority } from '../ca/index.js';
+import { AuditLog } from '../audit/index.js';
+import { openSqliteStore, type Store } from '../store/index.js';
+import { OidcLogin } from '../identity/index.js';
+import { Gateway, type GatewayDatabase } from '../gateway/index.js';
+import { loadParser, decideStatement } from '../policy/index.js';
+import { resolveSecret, splitHostPort, type Config } from './config.js';
+import { parseDuration } from './duration.js';
+import { LoginSessions } from './login-sessions.js';
+import { TaskCertIssuer } from './task-certs.js';
+import { startApi } from './api.js';
+
+export interface RunningServer {
+  apiUrl: string;
+  gateway: { host: string; port: number };
+  caFile: string;
+  dataDir: string;
+  store: Store;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  dataDir: string;
+  version: string;
+  /** structured logs on stderr */
+  log?: boolean;
+}
+
+const SERVER_CERT_TTL_MS = 365 * 24 * 3600 * 1000;
+
+export async function startServer(config: Config, opts: ServerOptions): Promise<RunningServer> {
+  const dataDir = path.resolve(opts.dataDir);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const log = pino({ level: opts.log ? 'info' : 'silent' }, pino.destination(2));
+  const store = await openSqliteStore(path.join(dataDir, 'agentdb.db'));
+  const audit = await AuditLog.open(store);
+  const userCa = await CertificateAuthority.loadOrCreate(dataDir, 'user', config.cluster);
+  const hostCa = await CertificateAuthority.loadOrCreate(dataDir, 'host', config.cluster);
+  const apiListen = splitHostPort(config.api.listen);
+  const gwListen = splitHostPort(config.gateway.listen);
+  const hosts = [...new Set([...config.api.hosts, apiListen.host, gwListen.host])];
+  const serverCert = await hostCa.issueServerCert({ hosts, ttlMs: SERVER_CERT_TTL_MS });
+  const caFile = path.join(dataDir, 'ca.pem');
+  await writeFile(caFile, hostCa.certPem, { mode: 0o644 });
+  await loadParser();
+
+  const databases: Record<string, GatewayDatabase> = {};
+  for (const [name, db] of Object.entries(config.databases)) {
+    const credentials: Record<string, string> = {};
+    for (const [user, ref] of Object.entries(db.credentials)) credentials[user] = await resolveSecret(ref, `databases.${name}.credentials.${user}`);
+    databases[name] = {
+      target: { host: db.host, port: db.port, sslmode: db.sslmode, ...(db.sslRootCert ? { sslRootCert: db.sslRootCert } : {}) },
+      credentials,
+    };
+  }
+
+  const sessions = new LoginSessions(store, parseDuration(config.auth.sessionTtl));
+  const gateway = new Gateway({
+    host: gwListen.host,
+    port: gwListen.port,
+    tls: { certPem: serverCert.certPem, keyPem: serverCert.keyPem, userCaPem: userCa.certPem },
+    databases,
+    audit,
+    store,
+    isLoginSessionActive: (id) => sessions.isActive(id),
+    decide: (ctx, stmt) => decideStatement(config.roles, ctx.identity, stmt),
+    log,
+  });
+  const gwAddr = await gateway.listen();
+  const gatewayAddr = config.gateway.publicAddr ? splitHostPort(config.gateway.publicAddr) : gwAddr;
+
+  // Discovery waits for the first login, so the control plane starts even while the IdP is briefly down.
+  const oidcCfg = config.auth.oidc;
+  let oidc: Promise<OidcLogin> | undefined;
+  const login = () => {
+    oidc ??= (async () => {
+      const clientSecret = oidcCfg.clientSecretEnv ? process.env[oidcCfg.clientSecretEnv] : oidcCfg.clientSecret;
+      return OidcLogin.discover({ issuer: oidcCfg.issuer, clientId: oidcCfg.clientId, audience: oidcCfg.audience, ...(clientSecret ? { clientSecret } : {}) });
+    })();
+    oidc.catch(() => (oidc = undefined));
+    return oidc;
+  };
+
+  const api = await startApi(
+    {
+      cluster: config.cluster,
+      version: opts.version,
+      tls: serverCert,
+      hostCaPem: hostCa.certPem,
+      gatewayAddr,
+      oidc: { issuer: oidcCfg.issuer, audience: oidcCfg.audience, login },
+      mapping: { nameClaims: config.auth.nameClaims, groupsClaim: config.auth.groupsClaim, traitClaims: config.auth.traitClaims, bindings: config.auth.bindings },
+      roles: config.roles,
+      sessions,
+      certs: new TaskCertIssuer(userCa, config.roles, audit),
+      audit,
+      store,
+      log: !!opts.log,
+    },
+    apiListen,
+  );
+  const apiUrl = config.api.publicUrl ?? api.url;
+  log.info({ api: apiUrl, gateway: gatewayAddr }, 'agentdb server started');
+
+  return {
+    apiUrl,
+    gateway: gatewayAddr,
+    caFile,
+    dataDir,
+    store,
+    async close() {
+      await api.app.close();
+      await gateway.close();
+      await audit.flush();
+      await store.close();
+    },
+  };
+}

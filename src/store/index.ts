@@ -1,0 +1,7 @@
+// Public face of the store: persistence for the audit log, login sessions, session recordings and
+// the control plane's settings. It imports nothing of the project.
+export { StoreError } from './errors.js';
+export type { AuditQuery, AuditRecord, LoginSessionRecord, RecordingRecord } from './records.js';
+export type { Store } from './store.js';
+export { DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT } from './audit-query.js';
+export { openSqliteStore, SQLITE_FILE_NAME } from './sqlite/open.js';

@@ -1,0 +1,255 @@
+import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 'node:sqlite';
+import { normalizeAuditQuery } from '../audit-query.js';
+import { StoreError } from '../errors.js';
+import {
+  checkAuditRecord,
+  checkLoginSession,
+  checkRecordingRecord,
+  fromJsonText,
+  requireArray,
+  requireKey,
+  toJsonText,
+} from '../record-checks.js';
+import type { AuditQuery, AuditRecord, LoginSessionRecord, RecordingRecord } from '../records.js';
+import type { Store } from '../store.js';
+import { AUDIT_COLUMNS, auditSearchSql } from './audit-search-sql.js';
+
+type Row = Record<string, SQLOutputValue>;
+
+/** Rows read per page by scanAudit: enough to amortise the query, small enough to stay in memory. */
+const SCAN_PAGE = 500;
+
+/** SQLite's extended result codes for a repeated key, and the primary code for "locked too long". */
+const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
+const SQLITE_CONSTRAINT_UNIQUE = 2067;
+const SQLITE_BUSY = 5;
+
+function text(row: Row, col: string): string {
+  const v = row[col];
+  if (typeof v !== 'string') {
+    throw new StoreError('AGENTDB_ERR_STORE_CORRUPT', `the store holds a row whose ${col} is not text`);
+  }
+  return v;
+}
+
+function optionalText(row: Row, col: string): string | undefined {
+  const v = row[col];
+  return typeof v === 'string' ? v : undefined;
+}
+
+function rowToAudit(row: Row): AuditRecord {
+  const r: AuditRecord = {
+    id: text(row, 'id'),
+    time: text(row, 'time'),
+    type: text(row, 'type'),
+    code: text(row, 'code'),
+    prevHash: text(row, 'prev_hash'),
+    hash: text(row, 'hash'),
+    json: text(row, 'json'),
+  };
+  const sid = optionalText(row, 'sid');
+  if (sid !== undefined) r.sid = sid;
+  const identityName = optionalText(row, 'identity_name');
+  if (identityName !== undefined) r.identityName = identityName;
+  const dbService = optionalText(row, 'db_service');
+  if (dbService !== undefined) r.dbService = dbService;
+  const taskId = optionalText(row, 'task_id');
+  if (taskId !== undefined) r.taskId = taskId;
+  const taskReason = optionalText(row, 'task_reason');
+  if (taskReason !== undefined) r.taskReason = taskReason;
+  const sql = optionalText(row, 'sql');
+  if (sql !== undefined) r.sql = sql;
+  return r;
+}
+
+/** Maps a driver error to a StoreError; the SQL text is not included (it may quote stored data). */
+function storeFailure(err: unknown, doing: string): StoreError {
+  if (err instanceof StoreError) return err;
+  const errcode = (err as { errcode?: unknown }).errcode;
+  const primary = typeof errcode === 'number' ? errcode & 0xff : undefined;
+  const detail = (err as Error).message;
+  if (errcode === SQLITE_CONSTRAINT_UNIQUE || errcode === SQLITE_CONSTRAINT_PRIMARYKEY) {
+    return new StoreError('AGENTDB_ERR_STORE_DUPLICATE', `${doing} failed: a record with the same key is already stored (${detail})`, { cause: err });
+  }
+  if (primary === SQLITE_BUSY) {
+    return new StoreError('AGENTDB_ERR_STORE_BUSY', `${doing} failed: the store file is locked by another process for too long`, { cause: err });
+  }
+  return new StoreError('AGENTDB_ERR_STORE_FAILED', `${doing} failed: ${detail}`, { cause: err });
+}
+
+export class SqliteStore implements Store {
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+  #closed = false;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /** Prepared once per SQL text and reused; search shapes are few, so the cache stays small. */
+  #stmt(sql: string): StatementSync {
+    if (this.#closed) throw new StoreError('AGENTDB_ERR_STORE_CLOSED', 'the store is closed');
+    let s = this.#statements.get(sql);
+    if (s === undefined) {
+      s = this.#db.prepare(sql);
+      this.#statements.set(sql, s);
+    }
+    return s;
+  }
+
+  #transaction(doing: string, body: () => void): void {
+    this.#stmt('BEGIN IMMEDIATE').run();
+    try {
+      body();
+      this.#stmt('COMMIT').run();
+    } catch (err) {
+      if (this.#db.isTransaction) this.#stmt('ROLLBACK').run();
+      throw storeFailure(err, doing);
+    }
+  }
+
+  #run<T>(doing: string, body: () => T): T {
+    try {
+      return body();
+    } catch (err) {
+      throw storeFailure(err, doing);
+    }
+  }
+
+  async appendAudit(records: AuditRecord[]): Promise<void> {
+    requireArray(records, 'audit records');
+    for (const r of records) checkAuditRecord(r);
+    if (records.length === 0) return;
+    this.#run('appending audit events', () => {
+      const insert = this.#stmt(
+        'INSERT INTO audit (id, time, type, code, sid, identity_name, db_service, task_id, task_reason, sql, prev_hash, hash, json) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      this.#transaction('appending audit events', () => {
+        for (const r of records) {
+          insert.run(
+            r.id, r.time, r.type, r.code, r.sid ?? null, r.identityName ?? null, r.dbService ?? null,
+            r.taskId ?? null, r.taskReason ?? null, r.sql ?? null, r.prevHash, r.hash, r.json,
+          );
+        }
+      });
+    });
+  }
+
+  async lastAuditHash(): Promise<string | undefined> {
+    return this.#run('reading the audit chain head', () => {
+      const row = this.#stmt('SELECT hash FROM audit ORDER BY seq DESC LIMIT 1').get();
+      return row === undefined ? undefined : text(row, 'hash');
+    });
+  }
+
+  async searchAudit(q: AuditQuery): Promise<AuditRecord[]> {
+    const { sql, params } = auditSearchSql(normalizeAuditQuery(q));
+    return this.#run('searching the audit log', () => this.#stmt(sql).all(...params).map(rowToAudit));
+  }
+
+  async *scanAudit(): AsyncGenerator<AuditRecord> {
+    let after = 0;
+    for (;;) {
+      const rows = this.#run('reading the audit log', () =>
+        this.#stmt(`SELECT ${AUDIT_COLUMNS} FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`).all(after, SCAN_PAGE),
+      );
+      for (const row of rows) yield rowToAudit(row);
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < SCAN_PAGE) return;
+      after = last['seq'] as number;
+    }
+  }
+
+  async putLoginSession(s: LoginSessionRecord): Promise<void> {
+    checkLoginSession(s);
+    const identity = toJsonText(s.identity, `login session ${s.id} identity`);
+    this.#run('storing a login session', () => {
+      this.#stmt(
+        'INSERT OR REPLACE INTO login_sessions (id, secret_hash, identity, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(s.id, s.secretHash, identity, s.createdAt, s.expiresAt, s.revokedAt ?? null);
+    });
+  }
+
+  async getLoginSession(id: string): Promise<LoginSessionRecord | undefined> {
+    requireKey(id, 'login session id');
+    const row = this.#run('reading a login session', () =>
+      this.#stmt('SELECT id, secret_hash, identity, created_at, expires_at, revoked_at FROM login_sessions WHERE id = ?').get(id),
+    );
+    if (row === undefined) return undefined;
+    const s: LoginSessionRecord = {
+      id: text(row, 'id'),
+      secretHash: text(row, 'secret_hash'),
+      identity: fromJsonText(text(row, 'identity'), `login session ${id} identity`),
+      createdAt: text(row, 'created_at'),
+      expiresAt: text(row, 'expires_at'),
+    };
+    const revokedAt = optionalText(row, 'revoked_at');
+    if (revokedAt !== undefined) s.revokedAt = revokedAt;
+    return s;
+  }
+
+  async revokeLoginSession(id: string, at: string): Promise<boolean> {
+    requireKey(id, 'login session id');
+    requireKey(at, 'revocation time');
+    return this.#run('revoking a login session', () => {
+      const res = this.#stmt('UPDATE login_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id);
+      return Number(res.changes) > 0;
+    });
+  }
+
+  async appendRecording(records: RecordingRecord[]): Promise<void> {
+    requireArray(records, 'recording records');
+    const data: string[] = [];
+    for (const r of records) {
+      checkRecordingRecord(r);
+      data.push(toJsonText(r.data, `recording record ${r.sid}/${r.seq} data`));
+    }
+    if (records.length === 0) return;
+    this.#run('appending to a session recording', () => {
+      const insert = this.#stmt('INSERT INTO recordings (sid, seq, time, kind, data) VALUES (?, ?, ?, ?, ?)');
+      this.#transaction('appending to a session recording', () => {
+        records.forEach((r, i) => insert.run(r.sid, r.seq, r.time, r.kind, data[i] as string));
+      });
+    });
+  }
+
+  async readRecording(sid: string): Promise<RecordingRecord[]> {
+    requireKey(sid, 'session id');
+    const rows = this.#run('reading a session recording', () =>
+      this.#stmt('SELECT sid, seq, time, kind, data FROM recordings WHERE sid = ? ORDER BY seq').all(sid),
+    );
+    return rows.map((row) => ({
+      sid: text(row, 'sid'),
+      seq: row['seq'] as number,
+      time: text(row, 'time'),
+      kind: text(row, 'kind'),
+      data: fromJsonText(text(row, 'data'), `recording ${sid} entry ${String(row['seq'])}`),
+    }));
+  }
+
+  async getKv(key: string): Promise<unknown> {
+    requireKey(key, 'settings key');
+    const row = this.#run('reading a setting', () => this.#stmt('SELECT value FROM kv WHERE key = ?').get(key));
+    return row === undefined ? undefined : fromJsonText(text(row, 'value'), `setting ${key}`);
+  }
+
+  async putKv(key: string, value: unknown): Promise<void> {
+    requireKey(key, 'settings key');
+    if (value === undefined) {
+      this.#run('deleting a setting', () => this.#stmt('DELETE FROM kv WHERE key = ?').run(key));
+      return;
+    }
+    const json: SQLInputValue = toJsonText(value, `setting ${key}`);
+    this.#run('storing a setting', () =>
+      this.#stmt('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, json),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#statements.clear();
+    this.#db.close();
+  }
+}

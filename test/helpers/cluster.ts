@@ -1,0 +1,144 @@
+// A dev cluster (control plane + gateway + built-in IdP) on the run's shared PostgreSQL, and the real CLI
+// driven as a user runs it: `node bin/agentdb.js ...` in child processes with their own AGENTDB_HOME.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { inject } from 'vitest';
+import { startDevCluster, type DevCluster } from '../../src/server/index.js';
+
+export const REPO = path.resolve(import.meta.dirname, '../..');
+const BIN = path.join(REPO, 'bin/agentdb.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestCluster {
+  cluster: DevCluster;
+  /** the sample database's name inside PostgreSQL (unique per suite) */
+  database: string;
+  dataDir: string;
+  newHome(): Promise<string>;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function startTestCluster(name: string): Promise<TestCluster> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), `agentdb-${name}-`));
+  const database = `${name.replace(/[^a-z0-9]/g, '_')}_${process.pid}_${counter++}`;
+  const cluster = await startDevCluster({ dataDir, version: 'test', adminUrl: inject('pgAdminUrl'), databaseName: database });
+  const homes: string[] = [];
+  return {
+    cluster,
+    database,
+    dataDir,
+    async newHome() {
+      const home = await mkdtemp(path.join(tmpdir(), `agentdb-home-${name}-`));
+      homes.push(home);
+      return home;
+    },
+    async close() {
+      await cluster.close();
+      for (const h of [dataDir, ...homes]) await rm(h, { recursive: true, force: true });
+    },
+  };
+}
+
+export function cliEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, AGENTDB_HOME: home, AGENTDB_KEYSTORE: 'file', NO_COLOR: '1', FORCE_COLOR: '0', ...extra };
+}
+
+/** Runs the CLI to completion. */
+export function agentdb(home: string, args: string[], extraEnv: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(home, extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+/** A long-running CLI command (proxy, login waiting for the browser): lines of stdout as they come. */
+export class CliProcess {
+  readonly child: ChildProcess;
+  private lines: string[] = [];
+  private waiters: (() => void)[] = [];
+  stderr = '';
+  readonly exited: Promise<number>;
+
+  constructor(home: string, args: string[], extraEnv: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(home, extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
+    createInterface({ input: this.child.stdout! }).on('line', (l) => {
+      this.lines.push(l);
+      this.waiters.splice(0).forEach((w) => w());
+    });
+    this.child.stderr!.on('data', (d) => (this.stderr += d));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => {
+      this.waiters.splice(0).forEach((w) => w());
+      resolve(code ?? -1);
+    }));
+  }
+
+  get output(): string[] {
+    return this.lines;
+  }
+
+  /** Waits for a stdout line matching `re`; fails with what the command printed if it exits or times out first. */
+  async waitForLine(re: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const l of this.lines) {
+        const m = l.match(re);
+        if (m) return m;
+      }
+      if (this.child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`no line matching ${re} (exit ${this.child.exitCode}); stdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`);
+      }
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGINT'): Promise<number> {
+    if (this.child.exitCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+/** Logs a home in as the demo agent (client credentials). */
+export async function loginAgent(tc: TestCluster, home: string, clientId = 'demo-agent'): Promise<void> {
+  const c = tc.cluster.info.clients.find((x) => x.id === clientId)!;
+  const r = await agentdb(home, ['login', '--server', tc.cluster.info.server, '--ca-file', tc.cluster.info.caFile, '--client-id', c.id, '--client-secret-env', 'CLIENT_SECRET'], { CLIENT_SECRET: c.secret });
+  if (r.code !== 0) throw new Error(`login failed (${r.code}): ${r.stderr}`);
+}
+
+export interface ProxyReady {
+  host: string;
+  port: number;
+  url: string;
+  db: string;
+  dbUser: string;
+  task: { id: string; reason: string };
+  expiresAt: string;
+}
+
+/** Starts `agentdb proxy --format json` and waits for its ready line. */
+export async function startProxyCli(home: string, args: string[]): Promise<{ proc: CliProcess; ready: ProxyReady }> {
+  const proc = new CliProcess(home, ['proxy', '--format', 'json', ...args]);
+  const m = await proc.waitForLine(/^\{.*"port".*\}$/);
+  return { proc, ready: JSON.parse(m[0]) as ProxyReady };
+}

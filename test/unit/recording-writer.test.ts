@@ -1,0 +1,178 @@
+import { DatabaseSync } from 'node:sqlite';
+import { describe, expect, test } from 'vitest';
+import {
+  FLUSH_ENTRIES,
+  FLUSH_INTERVAL_MS,
+  readRecording,
+  RecordingError,
+  RecordingWriter,
+  type RecordedStatement,
+  type RecordingHeader,
+} from '../../src/recording/index.js';
+import { countingStore, header, tempStores } from './recording-fixtures.js';
+
+const stores = tempStores();
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+const stmt = (i: number): RecordedStatement => ({ t: i * 10, sql: `SELECT ${i}`, rows: 1, tag: 'SELECT 1', ms: 0.5, decision: 'allow' });
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(RecordingError);
+    return (err as RecordingError).code;
+  }
+  return undefined;
+}
+
+describe('RecordingWriter', () => {
+  test('what is written reads back: header, statements in order, end', async () => {
+    const { store } = await stores.open();
+    const w = new RecordingWriter(store, header('s1'));
+    const statements = [stmt(0), { t: 15, sql: 'SELECT $1', params: ['a', null], columns: ['x'], rows: 0, ms: 1 }, { ...stmt(2), error: { code: '42P01', message: 'relation "nope" does not exist' } }];
+    for (const s of statements) w.statement(s);
+    await w.end({ endedAt: '2025-06-15T14:23:10.000Z', reason: 'client disconnected' });
+    expect(await readRecording(store, 's1')).toEqual({
+      header: header('s1'),
+      statements,
+      end: { endedAt: '2025-06-15T14:23:10.000Z', reason: 'client disconnected' },
+    });
+  });
+
+  test('buffers: nothing is stored until the interval passes, then everything so far is', async () => {
+    const { store } = await stores.open();
+    const w = new RecordingWriter(store, header('s2'));
+    for (let i = 0; i < 10; i++) w.statement(stmt(i));
+    await turn();
+    expect(await store.readRecording('s2')).toEqual([]);
+    await sleep(FLUSH_INTERVAL_MS + 100);
+    const stored = await store.readRecording('s2');
+    expect(stored.map((r) => r.kind)).toEqual(['start', ...Array(10).fill('statement')]);
+    expect(stored.map((r) => r.seq)).toEqual([...Array(11).keys()]);
+    // The timer re-arms for later statements.
+    w.statement(stmt(10));
+    await sleep(FLUSH_INTERVAL_MS + 100);
+    expect((await store.readRecording('s2')).length).toBe(12);
+    const rec = await readRecording(store, 's2');
+    expect(rec?.end).toBeUndefined();
+    await w.end({ endedAt: '2025-06-15T14:23:10.000Z' });
+  });
+
+  test(`flushes at once when ${FLUSH_ENTRIES} entries wait, one appendRecording per batch`, async () => {
+    const real = await stores.open();
+    const { store, calls } = countingStore(real.store);
+    const w = new RecordingWriter(store, header('s3'));
+    for (let i = 0; i < FLUSH_ENTRIES - 1; i++) w.statement(stmt(i)); // + the start record = FLUSH_ENTRIES
+    await turn();
+    expect(calls).toEqual([FLUSH_ENTRIES]);
+    expect((await store.readRecording('s3')).length).toBe(FLUSH_ENTRIES);
+    for (let i = 0; i < 2 * FLUSH_ENTRIES + 5; i++) w.statement(stmt(i));
+    await turn();
+    expect(calls).toEqual([FLUSH_ENTRIES, FLUSH_ENTRIES, FLUSH_ENTRIES]);
+    await w.end({ endedAt: '2025-06-15T14:23:10.000Z' });
+    expect(calls).toEqual([FLUSH_ENTRIES, FLUSH_ENTRIES, FLUSH_ENTRIES, 6]);
+    const rec = await readRecording(real.store, 's3');
+    expect(rec?.statements.length).toBe(FLUSH_ENTRIES - 1 + 2 * FLUSH_ENTRIES + 5);
+    expect(rec?.end).toBeDefined();
+  });
+
+  test('end() is once; statements after it are refused', async () => {
+    const { store } = await stores.open();
+    const w = new RecordingWriter(store, header('s4'));
+    await w.end({ endedAt: '2025-06-15T14:23:10.000Z' });
+    await expect(w.end({ endedAt: '2025-06-15T14:23:11.000Z' })).rejects.toMatchObject({ code: 'AGENTDB_ERR_RECORDING_ENDED' });
+    expect(codeOf(() => w.statement(stmt(1)))).toBe('AGENTDB_ERR_RECORDING_ENDED');
+    expect((await readRecording(store, 's4'))?.end?.endedAt).toBe('2025-06-15T14:23:10.000Z');
+  });
+
+  test('malformed input is refused with AGENTDB_ERR_RECORDING_BAD_INPUT', async () => {
+    const { store } = await stores.open();
+    const badHeaders: unknown[] = [
+      null,
+      { ...header('x'), sid: '' },
+      { ...header('x'), startedAt: 'whenever' },
+      { ...header('x'), identity: { name: 'a', kind: 'agent' } },
+      { ...header('x'), db: { service: 'customers' } },
+      { ...header('x'), client: undefined },
+    ];
+    for (const h of badHeaders) expect(codeOf(() => new RecordingWriter(store, h as RecordingHeader))).toBe('AGENTDB_ERR_RECORDING_BAD_INPUT');
+    const w = new RecordingWriter(store, header('s5'));
+    const badStatements: unknown[] = [
+      null,
+      { t: 0, ms: 1 },
+      { t: 'soon', sql: 'SELECT 1', ms: 1 },
+      { t: 0, sql: 'SELECT 1', ms: Number.NaN },
+      { t: 0, sql: 'SELECT 1', ms: 1, params: [1] },
+      { t: 0, sql: 'SELECT 1', ms: 1, error: { code: '42501' } },
+    ];
+    for (const s of badStatements) expect(codeOf(() => w.statement(s as RecordedStatement))).toBe('AGENTDB_ERR_RECORDING_BAD_INPUT');
+    await expect(w.end({ endedAt: 'later' })).rejects.toMatchObject({ code: 'AGENTDB_ERR_RECORDING_BAD_INPUT' });
+    await w.end({ endedAt: '2025-06-15T14:23:10.000Z' });
+    expect((await readRecording(store, 's5'))?.statements).toEqual([]);
+  });
+
+  test('a failed write is reported by end()', async () => {
+    const { store } = await stores.open();
+    const w = new RecordingWriter(store, header('s6'));
+    w.statement(stmt(1));
+    await store.close();
+    const err = await w.end({ endedAt: '2025-06-15T14:23:10.000Z' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RecordingError);
+    expect((err as RecordingError).code).toBe('AGENTDB_ERR_RECORDING_WRITE_FAILED');
+    expect((err as RecordingError).message).toMatch(/s6/);
+  });
+});
+
+describe('readRecording', () => {
+  test('unknown session: undefined; a store that cannot answer: AGENTDB_ERR_RECORDING_READ_FAILED', async () => {
+    const { store } = await stores.open();
+    expect(await readRecording(store, 'nope')).toBeUndefined();
+    await store.close();
+    await expect(readRecording(store, 'nope')).rejects.toMatchObject({ code: 'AGENTDB_ERR_RECORDING_READ_FAILED' });
+  });
+
+  test('entries of unknown kinds are skipped', async () => {
+    const { store } = await stores.open();
+    await store.appendRecording([
+      { sid: 's', seq: 0, time: '2025-06-15T14:22:03.120Z', kind: 'start', data: header('s') },
+      { sid: 's', seq: 1, time: '2025-06-15T14:22:04.000Z', kind: 'note-from-the-future', data: { anything: true } },
+      { sid: 's', seq: 2, time: '2025-06-15T14:22:05.000Z', kind: 'statement', data: stmt(1) },
+    ]);
+    expect(await readRecording(store, 's')).toEqual({ header: header('s'), statements: [stmt(1)] });
+  });
+
+  test('damaged recordings give AGENTDB_ERR_RECORDING_CORRUPT naming the entry', async () => {
+    const cases: [string, unknown[]][] = [
+      ['no header', [{ kind: 'statement', data: stmt(0) }]],
+      ['bad header', [{ kind: 'start', data: { ...header('s'), task: 'x' } as unknown as RecordingHeader }]],
+      ['bad statement', [{ kind: 'start', data: header('s') }, { kind: 'statement', data: { sql: 5 } }]],
+      ['bad end', [{ kind: 'start', data: header('s') }, { kind: 'end', data: 'done' }]],
+      ['two headers', [{ kind: 'start', data: header('s') }, { kind: 'start', data: header('s') }]],
+    ];
+    for (const [name, entries] of cases) {
+      const { store } = await stores.open();
+      await store.appendRecording(
+        entries.map((e, seq) => ({ sid: 's', seq, time: '2025-06-15T14:22:03.120Z', ...(e as { kind: string; data: unknown }) })),
+      );
+      const err = await readRecording(store, 's').catch((e: unknown) => e);
+      expect(err, name).toBeInstanceOf(RecordingError);
+      expect((err as RecordingError).code, name).toBe('AGENTDB_ERR_RECORDING_CORRUPT');
+      expect((err as RecordingError).message, name).toMatch(/session s is damaged at entry \d/);
+    }
+  });
+
+  test('data edited in the store file to something not JSON fails clearly', async () => {
+    const { store, file } = await stores.open();
+    const w = new RecordingWriter(store, header('s7') as RecordingHeader);
+    w.statement(stmt(0));
+    await w.end({ endedAt: '2025-06-15T14:23:10.000Z' });
+    const db = new DatabaseSync(file);
+    db.exec("UPDATE recordings SET data = '{' WHERE seq = 1");
+    db.close();
+    const err = await readRecording(store, 's7').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RecordingError);
+    expect((err as RecordingError).code).toBe('AGENTDB_ERR_RECORDING_CORRUPT');
+    expect((err as RecordingError).message).toMatch(/session s7/);
+  });
+});
