@@ -8,7 +8,7 @@ import { CaError } from './errors.js';
 import { generateP256, isP256, keyIdentifier, privateKeyPem, spkiDer } from './p256.js';
 import { pemEncode } from './pem.js';
 import { commonNameDer } from './subject-name.js';
-import { readCertificate } from './task-cert.js';
+import { readCertificate } from './read-certificate.js';
 import { x509 } from './x509.js';
 
 export type CaName = 'user' | 'host';

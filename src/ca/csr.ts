@@ -1,7 +1,6 @@
 import { createPublicKey, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { bitStringBytes, bytesOf, contentOf, readChildren, readWhole, TAG } from './der.js';
-import type { Tlv } from './der.js';
 import { CaError } from './errors.js';
 import { isCanonicalP256Spki, isP256, spkiDer } from './p256.js';
 import { pemDecode } from './pem.js';
@@ -30,7 +29,7 @@ function splitCsr(der: Uint8Array): CsrParts {
   const [version, subject, spki] = readChildren(der, info);
   if (!version || version.tag !== TAG.integer || contentOf(der, version).join() !== '0') throw bad('unknown version');
   if (!subject || subject.tag !== TAG.sequence || !spki || spki.tag !== TAG.sequence) throw bad('no public key');
-  const [algorithmOid] = readChildren(der, algorithm) as [Tlv | undefined];
+  const [algorithmOid] = readChildren(der, algorithm);
   if (!algorithmOid || algorithmOid.tag !== TAG.oid) throw bad('no signature algorithm');
   return {
     info: bytesOf(der, info),

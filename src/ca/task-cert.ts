@@ -2,6 +2,7 @@ import { CaError } from './errors.js';
 import { identityFromSubject } from './subject-name.js';
 import { payloadOf } from './payload.js';
 import { pemEncode } from './pem.js';
+import { readCertificate } from './read-certificate.js';
 import type { TaskCertPayload } from './payload.js';
 import { x509 } from './x509.js';
 
@@ -28,22 +29,6 @@ function taskCertificate(cert: x509.X509Certificate, subject: string, payload: T
     der,
     pem: pemEncode(der, 'CERTIFICATE'),
   };
-}
-
-/** Reads a certificate from DER bytes or a PEM "CERTIFICATE"; anything unreadable is a CaError. */
-export function readCertificate(input: Uint8Array | string): x509.X509Certificate {
-  if (typeof input === 'string') {
-    if (!input.includes('-----BEGIN CERTIFICATE-----')) {
-      throw new CaError('AGENTDB_ERR_CA_BAD_CERT', 'the text is not a PEM "CERTIFICATE"');
-    }
-  } else if (!(input instanceof Uint8Array)) {
-    throw new CaError('AGENTDB_ERR_CA_BAD_CERT', 'a certificate must be given as DER bytes or PEM text');
-  }
-  try {
-    return new x509.X509Certificate(input);
-  } catch (cause) {
-    throw new CaError('AGENTDB_ERR_CA_BAD_CERT', 'the certificate could not be parsed', { cause });
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { CaError } from './errors.js';
 import type { TaskCertificate } from './task-cert.js';
-import { readCertificate } from './task-cert.js';
+import { readCertificate } from './read-certificate.js';
 import { x509 } from './x509.js';
 import type { CryptoKey } from './x509.js';
 
@@ -12,7 +12,7 @@ interface TrustedCa {
   publicKey: CryptoKey;
 }
 
-async function importCa(caPem: string): Promise<TrustedCa> {
+async function readTrustedCa(caPem: string): Promise<TrustedCa> {
   const cert = readCertificate(caPem);
   try {
     return {
@@ -30,7 +30,7 @@ let cached: { caPem: string; ca: Promise<TrustedCa> } | undefined;
 
 function trustedCa(caPem: string): Promise<TrustedCa> {
   if (cached?.caPem !== caPem) {
-    const entry = { caPem, ca: importCa(caPem) };
+    const entry = { caPem, ca: readTrustedCa(caPem) };
     entry.ca.catch(() => {
       if (cached === entry) cached = undefined;
     });

@@ -37,7 +37,8 @@ _agentdb() {
   while :; do
     case "$path" in
 ${cases}
-      *) if [ -n "$path" ]; then path="\${path% *}"; [ "$path" = "\${path% *}" ] && [ -z "\${path##* *}" ] || continue; fi; words="" ;;
+      # a flag's value is not a subcommand: drop the last word and look again
+      *) if [ "$path" != "\${path% *}" ]; then path="\${path% *}"; continue; fi; words="" ;;
     esac
     break
   done

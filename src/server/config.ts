@@ -111,7 +111,9 @@ export function parseConfig(text: string, source = 'config'): Config {
   if (!result.success) {
     const lines = result.error.issues.map((issue) => {
       const field = issue.path.join('.') || '(top level)';
-      const line = lineOf(doc, counter, issue.path);
+      // An unknown key is reported at the key itself, not at the mapping that holds it.
+      const at = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+      const line = lineOf(doc, counter, at);
       return `${source}${line ? `:${line}` : ''}: ${field}: ${issue.message}`;
     });
     throw new ConfigError(lines.join('\n'));

@@ -11,8 +11,10 @@ const pemOf = (der: Uint8Array, label: string) =>
   `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END ${label}-----\n`;
 const derOf = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
 
-async function csrWithKeys(keys: webcrypto.CryptoKeyPair, signingAlgorithm: object, identity = 'agent-7'): Promise<string> {
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${identity}`, keys, signingAlgorithm: signingAlgorithm as Algorithm });
+type CsrParams = Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0];
+
+async function csrWithKeys(keys: webcrypto.CryptoKeyPair, signingAlgorithm: CsrParams['signingAlgorithm'], identity = 'agent-7'): Promise<string> {
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${identity}`, keys, signingAlgorithm });
   return csr.toString('pem');
 }
 
@@ -144,7 +146,7 @@ describe('issueTaskCert', () => {
       true,
       ['sign', 'verify'],
     );
-    const ed = (await webcrypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const ed = (await webcrypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as unknown as webcrypto.CryptoKeyPair;
     const p384Error = await expectCaError(
       async () => issueWithCsr(await csrWithKeys(p384, { name: 'ECDSA', hash: 'SHA-384' })),
       'AGENTDB_ERR_CA_BAD_KEY',

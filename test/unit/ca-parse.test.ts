@@ -56,6 +56,7 @@ describe('parseTaskCert', () => {
       '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----',
       Buffer.alloc(0),
       good.der.subarray(0, good.der.length - 20),
+      Buffer.concat([good.der, Buffer.from([0])]),
       Buffer.from(webcrypto.getRandomValues(new Uint8Array(500))),
       Buffer.from('3000', 'hex'),
       42,
@@ -155,7 +156,7 @@ describe('verifyTaskCert', () => {
     expect(await verifyTaskCert(forgedRole, user.certPem)).toBe('bad-signature');
 
     const badSignature = Buffer.from(good.der);
-    badSignature[badSignature.length - 1] ^= 0x01;
+    badSignature.writeUInt8(badSignature.readUInt8(badSignature.length - 1) ^ 0x01, badSignature.length - 1);
     expect(await verifyTaskCert({ ...good, der: badSignature }, user.certPem)).toBe('bad-signature');
   });
 
