@@ -11,6 +11,8 @@ import { register as proxy } from './commands/proxy.js';
 import { register as exec } from './commands/exec.js';
 import { register as play } from './commands/play.js';
 import { register as audit } from './commands/audit/index.js';
+import { register as request } from './commands/request/index.js';
+import { register as lock } from './commands/lock.js';
 import { register as completion } from './commands/completion.js';
 
 export function buildProgram(): Command {
@@ -20,7 +22,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions()
     .exitOverride();
-  for (const register of [server, demo, login, logout, status, proxy, exec, play, audit, completion]) register(program);
+  for (const register of [server, demo, login, logout, status, proxy, exec, play, audit, request, lock, completion]) register(program);
   return program;
 }
 

@@ -29,11 +29,21 @@ export class ApiClient {
     return { api: new ApiClient(profile.server, profile.caPem, token), profile };
   }
 
+  /** Runs `fn` with the logged-in profile's client, closing it afterwards. */
+  static async use<T>(fn: (api: ApiClient) => Promise<T>): Promise<T> {
+    const { api } = await ApiClient.fromProfile();
+    try {
+      return await fn(api);
+    } finally {
+      await api.close();
+    }
+  }
+
   setToken(token: string): void {
     this.token = token;
   }
 
-  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, opts: { okStatuses?: number[] } = {}): Promise<{ status: number; data: T }> {
+  async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, opts: { okStatuses?: number[] } = {}): Promise<{ status: number; data: T }> {
     let res;
     try {
       res = await request(new URL(path, this.server), {

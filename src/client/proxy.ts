@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import path from 'node:path';
 import { mkdir, rm } from 'node:fs/promises';
 import { generateClientKey } from '../ca/index.js';
-import { SSL_REFUSE, StartupReader, sslRequest } from '../pgwire/index.js';
+import { SSL_REFUSE, StartupReader, errorResponse, sslRequest } from '../pgwire/index.js';
 import type { ApiClient } from './api-client.js';
 import { ClientError } from './errors.js';
 
@@ -160,7 +160,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         },
         (err: Error) => {
           opts.onError?.(err);
-          local.destroy();
+          if (pkt.kind !== 'startup') {
+            local.destroy();
+            return;
+          }
+          // Told why, the client can say so ("FATAL: agentdb proxy: ... run `agentdb login`"); a bare close only
+          // reads as "server closed the connection unexpectedly".
+          const refused = err instanceof ClientError && (err.exitCode === 3 || err.exitCode === 4);
+          local.end(errorResponse({ severity: 'FATAL', code: refused ? '28000' : '08006', message: `agentdb proxy: ${err.message}` }));
+          setTimeout(() => local.destroy(), 1000).unref();
         },
       );
     };

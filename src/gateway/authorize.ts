@@ -11,6 +11,7 @@ export interface AuthorizeInput {
   /** database services this gateway fronts, with the database users it holds credentials for */
   services: Record<string, { users: string[] }>;
   isLoginSessionActive(id: string): Promise<boolean>;
+  lockFor(identity: string, taskId: string): string | undefined;
   now?: Date;
 }
 
@@ -58,6 +59,8 @@ export async function authorizeSession(input: AuthorizeInput): Promise<Authorize
   if (!(await input.isLoginSessionActive(cert.payload.loginSession))) {
     deny('LOGIN_REVOKED', `the login behind this certificate (${cert.subject}) was ended or revoked`, 'Run `agentdb login` again.');
   }
+  const locked = input.lockFor(cert.subject, cert.payload.task.id);
+  if (locked) deny('LOCKED', `${cert.subject} (task ${cert.payload.task.id}) is ${locked}`);
   if (params.replication !== undefined) deny('REPLICATION', 'replication connections are not allowed through the gateway');
   if (params.options !== undefined) {
     deny('STARTUP_OPTIONS', 'the "options" startup parameter is not allowed through the gateway: session settings are decided by policy', 'Unset PGOPTIONS, or the options setting of your client.');

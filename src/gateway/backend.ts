@@ -5,7 +5,7 @@ import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import {
   MessageFramer, ScramSha256Client, SqlState, md5PasswordHash, passwordMessage, readAuthentication, readBackendKeyData,
-  readErrorFields, readNegotiateProtocolVersion, readParameterStatus, saslInitialResponse, saslResponse, sslRequest,
+  readDataRow, readErrorFields, readNegotiateProtocolVersion, readParameterStatus, queryMessage, saslInitialResponse, saslResponse, sslRequest,
   startupMessage, type ErrorFields,
 } from '../pgwire/index.js';
 import { GatewayError } from './errors.js';
@@ -175,4 +175,72 @@ export async function sendBackendCancel(target: BackendTarget, pid: number, secr
     socket.once('error', () => resolve());
     socket.end(build(pid, secret));
   });
+}
+
+export interface SimpleQueryResult {
+  rows: (string | null)[][];
+  /** ParameterStatus changes PostgreSQL reported while running it */
+  parameters: [string, string][];
+}
+
+/**
+ * Runs one simple-protocol query on a backend connection the gateway owns (no client attached): the role's
+ * session settings at startup, catalog lookups for masking. Text-format rows; an ErrorResponse rejects.
+ */
+export async function runSimpleQuery(socket: net.Socket, sql: string, what: string): Promise<SimpleQueryResult> {
+  const framer = new MessageFramer();
+  const rows: (string | null)[][] = [];
+  const parameters: [string, string][] = [];
+  let failure: ErrorFields | undefined;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => done(new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_TIMEOUT', `${what} timed out`, SqlState.CONNECTION_FAILURE)), CONNECT_TIMEOUT_MS);
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onMessage = (type: number, buf: Buffer, off: number, len: number) => {
+      if (type === 0x44 /* D */) rows.push(readDataRow(buf, off, len).map((v) => (v === null ? null : v.toString('utf8'))));
+      else if (type === 0x53 /* S */) {
+        const p = readParameterStatus(buf, off, len);
+        parameters.push([p.name, p.value]);
+      } else if (type === 0x45 /* E */) failure = readErrorFields(buf, off, len);
+      else if (type === 0x5a /* Z */) done(failure ? new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_QUERY', `${what} failed: ${failure.message}`, failure.code) : undefined);
+    };
+    const onData = (chunk: Buffer) => {
+      try {
+        framer.feed(chunk, onMessage);
+      } catch (err) {
+        done(err as Error);
+      }
+    };
+    const onClose = () => done(new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_CLOSED', `database closed the connection during ${what}`, SqlState.CONNECTION_FAILURE));
+    socket.on('data', onData);
+    socket.once('close', onClose);
+    socket.write(queryMessage(sql));
+  });
+  return { rows, parameters };
+}
+
+/** A string literal PostgreSQL reads the same whatever standard_conforming_strings says. */
+export function sqlLiteral(v: string): string {
+  return `E'${v.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/**
+ * Sets the role's forced session settings on a fresh backend connection (set_config, so names and values are
+ * data, never SQL). Returns the ParameterStatus changes PostgreSQL reported, for the client's startup.
+ */
+export async function applySessionSettings(socket: net.Socket, settings: Record<string, string>): Promise<[string, string][]> {
+  const entries = Object.entries(settings);
+  if (entries.length === 0) return [];
+  const sql = entries.map(([k, v]) => `SELECT pg_catalog.set_config(${sqlLiteral(k)}, ${sqlLiteral(v)}, false)`).join('; ');
+  try {
+    return (await runSimpleQuery(socket, sql, "applying the role's session settings")).parameters;
+  } catch (err) {
+    const e = err as GatewayError;
+    throw new GatewayError('AGENTDB_ERR_GATEWAY_SETTINGS', `the role's session settings could not be applied: ${e.message}`, SqlState.INVALID_AUTHORIZATION);
+  }
 }

@@ -12,10 +12,11 @@ import { RecordingWriter } from '../recording/index.js';
 import type { Store } from '../store/index.js';
 import type { AnalyzedStatement } from '../policy/index.js';
 import { authorizeSession, claimedIdentity } from './authorize.js';
-import { connectBackend, sendBackendCancel, type BackendTarget } from './backend.js';
+import { applySessionSettings, connectBackend, sendBackendCancel, type BackendTarget } from './backend.js';
+import { TaskBudgets } from './task-budget.js';
 import { CancelRegistry } from './cancel-registry.js';
 import { GatewayError } from './errors.js';
-import { GatewaySession, type SessionContext, type StatementDecision } from './session.js';
+import { GatewaySession, type HeldStatement, type ReviewOutcome, type SessionContext, type StatementDecision } from './session.js';
 
 export interface GatewayDatabase {
   target: BackendTarget;
@@ -36,8 +37,21 @@ export interface GatewayOptions {
   audit: AuditLog;
   store: Store;
   isLoginSessionActive(id: string): Promise<boolean>;
+  /** why this identity or task is locked, or undefined */
+  lockFor(identity: string, taskId: string): string | undefined;
   decide(ctx: SessionContext, stmt: AnalyzedStatement): StatementDecision;
+  /** what the session's roles impose: forced settings, the task's data budget, how long a held statement waits.
+   *  Throws (e.g. a trait a setting needs is missing) to refuse the session. */
+  sessionPolicy(ctx: SessionContext, traits: Record<string, string[]>): SessionPolicy;
+  /** holds a statement for review; resolves with the decision or the timeout */
+  review(ctx: SessionContext, held: HeldStatement, timeoutMs: number): Promise<ReviewOutcome>;
   log?: GatewayLogger;
+}
+
+export interface SessionPolicy {
+  settings: Record<string, string>;
+  budget: { rows?: number; bytes?: number };
+  reviewTimeoutMs: number;
 }
 
 const NEWEST_MINOR = 2;
@@ -51,6 +65,7 @@ export class Gateway {
   private readonly tlsAfterSslRequest: tls.Server;
   private readonly tlsDirect: tls.Server;
   private readonly cancels = new CancelRegistry();
+  private readonly budgets = new TaskBudgets();
   readonly sessions = new Set<GatewaySession>();
   private readonly pending = new Set<net.Socket>();
 
@@ -71,10 +86,9 @@ export class Gateway {
     // PostgreSQL 17 requires; after SSLRequest, ALPN is optional.
     this.tlsAfterSslRequest = tls.createServer({ ...base, ALPNProtocols: ['postgresql'] });
     this.tlsDirect = tls.createServer({ ...base, ALPNCallback: ({ protocols }) => (protocols.includes('postgresql') ? 'postgresql' : undefined) });
-    for (const srv of [this.tlsAfterSslRequest, this.tlsDirect]) {
-      srv.on('secureConnection', (secure: tls.TLSSocket) => this.onSecure(secure));
-      srv.on('tlsClientError', (_err, socket) => socket.destroy());
-    }
+    this.tlsAfterSslRequest.on('secureConnection', (secure: tls.TLSSocket) => this.onSecure(secure, false));
+    this.tlsDirect.on('secureConnection', (secure: tls.TLSSocket) => this.onSecure(secure, true));
+    for (const srv of [this.tlsAfterSslRequest, this.tlsDirect]) srv.on('tlsClientError', (_err, socket) => socket.destroy());
   }
 
   async listen(): Promise<{ host: string; port: number }> {
@@ -141,13 +155,26 @@ export class Gateway {
   }
 
   private upgrade(raw: net.Socket, direct: boolean): void {
+    // The raw socket's idle timer would keep running under TLS (its activity is counted on the TLS socket
+    // from now on) and close every session after STARTUP_TIMEOUT_MS of quiet. The TLS server's
+    // handshakeTimeout covers the handshake, and onSecure starts a startup timer on the TLS socket.
+    raw.setTimeout(0);
     (direct ? this.tlsDirect : this.tlsAfterSslRequest).emit('connection', raw);
   }
 
-  private onSecure(secure: tls.TLSSocket): void {
+  private onSecure(secure: tls.TLSSocket, direct: boolean): void {
     this.pending.add(secure);
     secure.on('close', () => this.pending.delete(secure));
     secure.on('error', () => secure.destroy());
+    // Cleared once the session is open (see open()).
+    secure.setTimeout(STARTUP_TIMEOUT_MS, () => secure.destroy());
+    // ALPNCallback runs only when the client offers ALPN at all, so a direct handshake without the extension
+    // got through it. PostgreSQL 17 refuses direct TLS without ALPN "postgresql" (it keeps cross-protocol
+    // attacks from other TLS services out); so must we.
+    if (direct && secure.alpnProtocol !== 'postgresql') {
+      this.refuse(secure, new GatewayError('AGENTDB_ERR_GATEWAY_PROTOCOL', 'direct TLS connection without ALPN protocol "postgresql": use sslnegotiation=direct only with a client that sends it, or sslnegotiation=postgres', SqlState.PROTOCOL_VIOLATION));
+      return;
+    }
     this.readStartup(secure);
   }
 
@@ -184,7 +211,7 @@ export class Gateway {
     const services = Object.fromEntries(Object.entries(this.opts.databases).map(([k, v]) => [k, { users: Object.keys(v.credentials) }]));
     let auth;
     try {
-      auth = await authorizeSession({ socket: secure, params: startup.params, services, isLoginSessionActive: this.opts.isLoginSessionActive });
+      auth = await authorizeSession({ socket: secure, params: startup.params, services, isLoginSessionActive: this.opts.isLoginSessionActive, lockFor: this.opts.lockFor });
     } catch (err) {
       const claimed = claimedIdentity(secure);
       const p = claimed.cert?.payload;
@@ -208,6 +235,14 @@ export class Gateway {
       client,
       expiresAt: cert.notAfter,
     };
+    let policy: SessionPolicy;
+    try {
+      policy = this.opts.sessionPolicy(ctx, p.traits);
+    } catch (err) {
+      const message = `your roles cannot open this session: ${(err as Error).message}`;
+      await this.audit([{ type: 'db.session.denied', identity: ctx.identity, task: ctx.task, db: ctx.db, client, message }]).catch(() => undefined);
+      throw new GatewayError('AGENTDB_ERR_GATEWAY_POLICY', message);
+    }
     const dbConfig = this.opts.databases[p.db.service]!;
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(startup.params)) if (PASSED_PARAMS.has(k.toLowerCase())) params[k] = v;
@@ -222,22 +257,36 @@ export class Gateway {
       throw err;
     }
     const minor = Math.min(wanted, backend.minor);
+    let reported: [string, string][];
+    try {
+      reported = await applySessionSettings(backend.socket, policy.settings);
+    } catch (err) {
+      backend.socket.destroy();
+      throw err;
+    }
     if (secure.destroyed) {
       backend.socket.destroy();
       return;
     }
     await this.audit([{ type: 'db.session.start', sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, details: { protocol: `3.${minor}`, certSerial: cert.serial, expiresAt: cert.notAfter.toISOString() } }]);
 
+    const cancelBackend = () => void sendBackendCancel(dbConfig.target, backend.pid, backend.secret, cancelRequest).catch(() => undefined);
+    let session: GatewaySession | undefined;
     const key = this.cancels.issue(minor, () => {
-      void sendBackendCancel(dbConfig.target, backend.pid, backend.secret, cancelRequest).catch(() => undefined);
+      // A statement still waiting for review is withdrawn; one running at the database is cancelled there.
+      if (!session?.cancelHeld()) cancelBackend();
     });
     const recording = new RecordingWriter(this.opts.store, {
       sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, startedAt: new Date().toISOString(),
     });
-    const session = new GatewaySession(ctx, secure, backend.socket, {
+    const budget = this.budgets.for(ctx.task.id, policy.budget, cert.notAfter);
+    session = new GatewaySession(ctx, secure, backend.socket, {
       audit: this.opts.audit,
       recording,
       decide: this.opts.decide,
+      review: (c, held) => this.opts.review(c, held, policy.reviewTimeoutMs),
+      cancelBackend,
+      ...(budget ? { budget } : {}),
       onEnd: (s) => {
         key.release();
         this.sessions.delete(s);
@@ -253,13 +302,28 @@ export class Gateway {
     const hello: Buffer[] = [];
     if (startup.minor > minor || startup.unrecognizedProtocolOptions.length > 0) hello.push(negotiateProtocolVersion(minor, startup.unrecognizedProtocolOptions));
     hello.push(authenticationOk());
-    for (const [name, value] of backend.parameters) hello.push(parameterStatus(name, value));
+    // The client sees the values in force after the role's settings were applied.
+    const parameters = new Map(backend.parameters);
+    for (const [name, value] of reported) parameters.set(name, value);
+    for (const [name, value] of parameters) hello.push(parameterStatus(name, value));
     hello.push(backendKeyData(key.pid, key.secret), readyForQuery('I'));
     secure.write(Buffer.concat(hello));
     session.start();
     if (early.length > 0) secure.emit('data', early);
     secure.resume();
     this.opts.log?.info({ sid, identity: ctx.identity.name, db: ctx.db, task: ctx.task.id }, 'session started');
+  }
+
+  /** Ends every open session that `match` selects (a lock), with a FATAL error that says why. */
+  terminateWhere(match: (ctx: SessionContext) => boolean, message: string): number {
+    let n = 0;
+    for (const s of this.sessions) {
+      if (match(s.ctx)) {
+        s.terminate(SqlState.INVALID_AUTHORIZATION, message);
+        n++;
+      }
+    }
+    return n;
   }
 
   private audit(events: AuditEventInput[]): Promise<unknown> {

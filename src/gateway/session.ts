@@ -1,16 +1,18 @@
 // One tunnelled client session: frames every message in both directions, decides and audits each statement
-// before it is forwarded, and records what PostgreSQL answered. The common case — a chunk of allowed
-// messages — is forwarded as the very Buffer that arrived: no copy, no per-message allocation.
+// before it is forwarded, holds statements that need a person's approval, enforces the task's data budget,
+// and records what PostgreSQL answered. The common case — a chunk of allowed messages — is forwarded as the
+// very Buffer that arrived: no copy, no per-message allocation.
 import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import {
-  MessageFramer, SqlState, errorResponse, queryMessage, readBind, readCloseOrDescribe, readCommandComplete,
+  MessageFramer, SqlState, errorResponse, parseMessage, queryMessage, readBind, readCloseOrDescribe, readCommandComplete,
   readErrorFields, readExecute, readParse, readQuery, readReadyForQuery, readRowDescription,
 } from '../pgwire/index.js';
 import type { AuditEventInput, AuditLog } from '../audit/index.js';
 import type { RecordingWriter } from '../recording/index.js';
 import { analyze, type AnalyzedStatement } from '../policy/index.js';
 import { StatementTracker, type ColumnsRef, type Denial, type PendingStatement } from './statement-tracker.js';
+import type { TaskBudget } from './task-budget.js';
 
 /** Who is on the other end, from the task certificate: stamped on every event of the session. */
 export interface SessionContext {
@@ -23,16 +25,31 @@ export interface SessionContext {
 }
 
 export interface StatementDecision {
-  decision: 'allow' | 'deny';
+  decision: 'allow' | 'deny' | 'review';
   rule?: string;
   message?: string;
 }
+
+export interface HeldStatement {
+  sql: string;
+  params?: (string | null)[];
+  rule: string;
+  message?: string;
+}
+
+export type ReviewOutcome = { approved: true; by: string } | { approved: false; reason: string };
 
 export interface SessionDeps {
   audit: AuditLog;
   recording: RecordingWriter;
   /** decides one statement; must be synchronous and cheap (parse results are cached) */
   decide(ctx: SessionContext, stmt: AnalyzedStatement): StatementDecision;
+  /** asks a person; resolves when someone decides or the request times out */
+  review(ctx: SessionContext, held: HeldStatement): Promise<ReviewOutcome>;
+  /** the task's data budget, shared by all its sessions on this gateway */
+  budget?: TaskBudget;
+  /** cancels what the backend is running (a spent budget stops the result) */
+  cancelBackend(): void;
   onEnd(session: GatewaySession): void;
 }
 
@@ -42,12 +59,17 @@ export interface SessionDeps {
 // syntax error for its own 42501 denial. No state machine of PostgreSQL's has to be imitated.
 const POISON_SQL = 'AGENTDB DENIED';
 const MAX_AUDITED_PARAM = 64 * 1024;
+// Parsing is synchronous on the event loop; text past this size is refused rather than analysed (a deeply
+// nested megabyte expression takes the parser most of a second).
+const MAX_ANALYZED_SQL = 4 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 interface PreparedStatement {
   sql: string;
   analysis: AnalyzedStatement | undefined;
   columnsRef: ColumnsRef;
   denial?: Denial;
+  review?: { rule: string; message?: string };
 }
 
 interface Portal {
@@ -61,6 +83,22 @@ interface OutChunk {
   ready: boolean;
 }
 
+interface Edit {
+  start: number;
+  end: number;
+  bytes: Buffer;
+}
+
+/** A statement waiting for review, and the edit that refuses it if the answer is no. */
+interface Hold {
+  held: HeldStatement;
+  entry: PendingStatement;
+  refuse: Edit;
+  analysis: AnalyzedStatement | undefined;
+}
+
+const strictness = { allow: 0, review: 1, deny: 2 } as const;
+
 export class GatewaySession {
   readonly startedAt = Date.now();
   private readonly t0 = performance.now();
@@ -71,11 +109,14 @@ export class GatewaySession {
   private readonly portals = new Map<string, Portal>();
   private readonly outQueue: OutChunk[] = [];
   private events: AuditEventInput[] = [];
-  private clientEdits: { start: number; end: number; bytes: Buffer }[] = [];
-  private backendEdits: { start: number; end: number; bytes: Buffer }[] = [];
+  private clientEdits: Edit[] = [];
+  private backendEdits: Edit[] = [];
+  private holds: Hold[] = [];
+  private abortReview: ((reason: string) => void) | undefined;
   private txStatus: 'I' | 'T' | 'E' = 'I';
   private ended = false;
   private expiryTimer: NodeJS.Timeout | undefined;
+  endReason = '';
   totals = { statements: 0, rows: 0, bytes: 0, denied: 0 };
 
   constructor(
@@ -118,6 +159,13 @@ export class GatewaySession {
     this.end(message);
   }
 
+  /** A CancelRequest from the client: a statement waiting for review is withdrawn; a running one is cancelled by the caller. */
+  cancelHeld(): boolean {
+    if (!this.abortReview) return false;
+    this.abortReview('canceled by the client while waiting for review');
+    return true;
+  }
+
   // ---- client -> PostgreSQL
 
   private onClientData(chunk: Buffer): void {
@@ -129,15 +177,29 @@ export class GatewaySession {
       return;
     }
     if (framed.end === 0) return;
-    let out = framed.end === framed.buf.length ? framed.buf : framed.buf.subarray(0, framed.end);
-    if (this.clientEdits.length > 0) out = applyEdits(out, this.clientEdits);
-    if (this.events.length === 0) {
-      this.forward({ buf: out, ready: true });
+    const out = framed.end === framed.buf.length ? framed.buf : framed.buf.subarray(0, framed.end);
+    const edits = this.clientEdits;
+    const events = this.events;
+    if (this.holds.length > 0) {
+      // Held: this chunk, and everything the client sends after it, waits for the reviewers. The chunk keeps
+      // its own lists; the next chunk starts new ones.
+      const holds = this.holds;
+      this.holds = [];
+      this.clientEdits = [];
+      this.events = [];
+      const chunkOut: OutChunk = { buf: out, ready: false };
+      this.forward(chunkOut);
+      void this.awaitReviews(chunkOut, out, edits, events, holds);
       return;
     }
-    const chunkOut: OutChunk = { buf: out, ready: false };
-    const events = this.events;
-    this.events = [];
+    if (edits.length > 0) this.clientEdits = [];
+    if (events.length > 0) this.events = [];
+    const buf = edits.length > 0 ? applyEdits(out, edits) : out;
+    if (events.length === 0) {
+      this.forward({ buf, ready: true });
+      return;
+    }
+    const chunkOut: OutChunk = { buf, ready: false };
     this.forward(chunkOut);
     // Written before forwarding: the chunk leaves only once its audit events are stored. If they cannot be
     // stored, nothing is forwarded and the session ends (fail closed).
@@ -148,6 +210,51 @@ export class GatewaySession {
       }
       chunkOut.ready = true;
       this.flushOut();
+    });
+  }
+
+  private async awaitReviews(chunkOut: OutChunk, out: Buffer, edits: Edit[], events: AuditEventInput[], holds: Hold[]): Promise<void> {
+    try {
+      await this.deps.audit.write(events);
+      for (const h of holds) {
+        const outcome = await this.review(h.held);
+        const audit: AuditEventInput = {
+          ...this.stamp(),
+          type: outcome.approved ? 'db.session.query' : 'db.session.denied',
+          statement: {
+            ...this.statementFields(h.held.sql, h.analysis, h.held.params),
+            decision: outcome.approved ? 'allow' : 'deny',
+            rule: h.held.rule,
+          },
+          message: outcome.approved ? `approved by ${outcome.by}` : outcome.reason,
+        };
+        if (outcome.approved) {
+          h.entry.rec.decision = 'allow';
+        } else {
+          edits.push(h.refuse);
+          h.entry.denial = { rule: h.held.rule, message: outcome.reason, sqlState: SqlState.INSUFFICIENT_PRIVILEGE };
+          h.entry.rec.decision = 'deny';
+          h.entry.rec.rule = h.held.rule;
+          this.totals.denied++;
+        }
+        await this.deps.audit.write([audit]);
+      }
+    } catch {
+      this.terminate(SqlState.INTERNAL_ERROR, 'audit log unavailable; statement not executed');
+      return;
+    }
+    edits.sort((a, b) => a.start - b.start);
+    chunkOut.buf = edits.length > 0 ? applyEdits(out, edits) : out;
+    chunkOut.ready = true;
+    this.flushOut();
+  }
+
+  private review(held: HeldStatement): Promise<ReviewOutcome> {
+    const aborted = new Promise<ReviewOutcome>((resolve) => {
+      this.abortReview = (reason) => resolve({ approved: false, reason });
+    });
+    return Promise.race([this.deps.review(this.ctx, held), aborted]).finally(() => {
+      this.abortReview = undefined;
     });
   }
 
@@ -179,20 +286,8 @@ export class GatewaySession {
     switch (type) {
       case 0x51 /* Q */:
         return this.onQuery(readQuery(buf, off, len), off, len);
-      case 0x50 /* P */: {
-        const p = readParse(buf, off, len);
-        const analysis = analyze(p.sql);
-        const stmt: PreparedStatement = { sql: p.sql, analysis: analysis.statements[0], columnsRef: {} };
-        if (analysis.statements.length > 1) {
-          stmt.denial = { rule: 'protocol', message: 'a prepared statement must hold exactly one statement', sqlState: '42601' };
-        } else if (stmt.analysis) {
-          const d = this.deps.decide(this.ctx, stmt.analysis);
-          if (d.decision === 'deny') stmt.denial = { rule: d.rule ?? 'policy', message: d.message ?? 'denied by policy', sqlState: SqlState.INSUFFICIENT_PRIVILEGE };
-        }
-        this.statements.set(p.name, stmt);
-        if (stmt.denial) this.poison(buf, off, len, p.name);
-        return;
-      }
+      case 0x50 /* P */:
+        return this.onParse(buf, off, len);
       case 0x42 /* B */: {
         const b = readBind(buf, off, len);
         const stmt = this.statements.get(b.statement) ?? { sql: '', analysis: undefined, columnsRef: {} };
@@ -205,14 +300,8 @@ export class GatewaySession {
         this.tracker.describe(ref ?? {});
         return;
       }
-      case 0x45 /* E */: {
-        const e = readExecute(buf, off, len);
-        const portal = this.portals.get(e.portal);
-        const stmt = portal?.stmt;
-        const sql = stmt?.sql ?? '';
-        this.trackStatement(sql, stmt?.analysis, portal?.params, portal?.columnsRef ?? {}, false, stmt?.denial);
-        return;
-      }
+      case 0x45 /* E */:
+        return this.onExecute(buf, off, len);
       case 0x43 /* C */: {
         const c = readCloseOrDescribe(buf, off, len);
         if (c.target === 'S') this.statements.delete(c.name);
@@ -226,7 +315,7 @@ export class GatewaySession {
         // Fast-path function calls name a function by OID with binary arguments: no SQL to analyse, so no way
         // to decide what they do (lo_export writes server files). Refused, as a poisoned query.
         const denial = { rule: 'protocol', message: 'fast-path function calls are not allowed through the gateway', sqlState: SqlState.INSUFFICIENT_PRIVILEGE };
-        this.replace(off, len, queryMessage(POISON_SQL));
+        this.clientEdits.push({ start: off, end: off + len, bytes: queryMessage(POISON_SQL) });
         this.trackStatement('<fast-path function call>', undefined, undefined, {}, true, denial);
         this.tracker.sync();
         return;
@@ -236,23 +325,47 @@ export class GatewaySession {
     }
   }
 
+  /** A spent task budget refuses everything that follows in the session. */
+  private budgetDenial(): Denial | undefined {
+    const b = this.deps.budget;
+    return b?.spent ? { rule: 'budget', message: `the data budget of task ${this.ctx.task.id} is spent (${b.describe()})`, sqlState: SqlState.INSUFFICIENT_PRIVILEGE } : undefined;
+  }
+
+  /** Text the gateway refuses to analyse, or cannot: too large, or not SQL PostgreSQL 18's grammar accepts (fail closed). */
+  private unanalysable(sql: string, error: string | undefined): StatementDecision | undefined {
+    if (sql.length > MAX_ANALYZED_SQL) return { decision: 'deny', rule: 'size', message: `statements longer than ${MAX_ANALYZED_SQL} bytes are not analysed, so they are refused` };
+    if (error !== undefined) return { decision: 'deny', rule: 'syntax', message: `the statement does not parse, so it is refused: ${error}` };
+    return undefined;
+  }
+
   private onQuery(sql: string, off: number, len: number): void {
-    const analysis = analyze(sql);
+    const tooLarge = sql.length > MAX_ANALYZED_SQL;
+    const analysis = tooLarge ? { statements: [] } : analyze(sql);
     const stmts = analysis.statements;
-    // One denial denies the whole string: nothing of it runs.
-    let denial: Denial | undefined;
-    if (!analysis.error) {
+    // The string is decided as a whole: one denial denies all of it, one review holds all of it.
+    let verdict: StatementDecision = { decision: 'allow' };
+    const budget = this.budgetDenial();
+    const refused = this.unanalysable(sql, 'error' in analysis ? analysis.error : undefined);
+    if (budget) verdict = { decision: 'deny', rule: budget.rule, message: budget.message };
+    else if (refused) verdict = refused;
+    else {
       for (const s of stmts) {
         const d = this.deps.decide(this.ctx, s);
-        if (d.decision === 'deny') {
-          denial = { rule: d.rule ?? 'policy', message: d.message ?? 'denied by policy', sqlState: SqlState.INSUFFICIENT_PRIVILEGE };
-          break;
-        }
+        if (strictness[d.decision] > strictness[verdict.decision]) verdict = d;
+        if (d.decision === 'deny') break;
       }
     }
-    if (denial) {
-      this.replace(off, len, queryMessage(POISON_SQL));
-      this.trackStatement(sql, stmts.length === 1 ? stmts[0] : undefined, undefined, {}, true, denial);
+    if (verdict.decision === 'deny') {
+      this.clientEdits.push({ start: off, end: off + len, bytes: queryMessage(POISON_SQL) });
+      this.trackStatement(sql, stmts.length === 1 ? stmts[0] : undefined, undefined, {}, true, toDenial(verdict));
+    } else if (verdict.decision === 'review') {
+      const entry = this.trackStatement(sql, stmts.length === 1 ? stmts[0] : undefined, undefined, {}, true, undefined, verdict);
+      this.holds.push({
+        held: { sql, rule: verdict.rule ?? 'review', ...(verdict.message ? { message: verdict.message } : {}) },
+        entry,
+        refuse: { start: off, end: off + len, bytes: queryMessage(POISON_SQL) },
+        analysis: stmts.length === 1 ? stmts[0] : undefined,
+      });
     } else if (stmts.length <= 1) {
       this.trackStatement(stmts[0]?.sql ?? sql, stmts[0], undefined, {}, true, undefined);
     } else {
@@ -261,13 +374,56 @@ export class GatewaySession {
     this.tracker.sync();
   }
 
-  /** Replaces a denied Parse by a Parse of the poison text under the same name, so later Bind/Execute fail as PostgreSQL would. */
-  private poison(_buf: Buffer, off: number, len: number, name: string): void {
-    this.replace(off, len, parseMessage(name, POISON_SQL));
+  private onParse(buf: Buffer, off: number, len: number): void {
+    const p = readParse(buf, off, len);
+    const analysis = p.sql.length > MAX_ANALYZED_SQL ? { statements: [] } : analyze(p.sql);
+    const stmt: PreparedStatement = { sql: p.sql, analysis: analysis.statements[0], columnsRef: {} };
+    let d: StatementDecision = this.unanalysable(p.sql, 'error' in analysis ? analysis.error : undefined) ?? { decision: 'allow' };
+    if (d.decision === 'deny') {
+      // refused before it could be analysed
+    } else if (analysis.statements.length > 1) d = { decision: 'deny', rule: 'protocol', message: 'a prepared statement must hold exactly one statement' };
+    else if (stmt.analysis) d = this.deps.decide(this.ctx, stmt.analysis);
+    this.statements.set(p.name, stmt);
+    if (d.decision === 'review') stmt.review = { rule: d.rule ?? 'review', ...(d.message ? { message: d.message } : {}) };
+    if (d.decision !== 'deny') return;
+    // A denied Parse answers ErrorResponse and PostgreSQL discards until Sync, as for any failed Parse.
+    stmt.denial = toDenial(d);
+    this.clientEdits.push({ start: off, end: off + len, bytes: parseMessage(p.name, POISON_SQL, []) });
+    this.trackStatement(p.sql, stmt.analysis, undefined, {}, false, stmt.denial);
   }
 
-  private replace(off: number, len: number, bytes: Buffer): void {
-    this.clientEdits.push({ start: off, end: off + len, bytes });
+  private onExecute(buf: Buffer, off: number, len: number): void {
+    const e = readExecute(buf, off, len);
+    const portal = this.portals.get(e.portal);
+    const stmt = portal?.stmt;
+    // A statement whose Parse was refused was never prepared: PostgreSQL answers its Execute itself.
+    if (stmt?.denial) return;
+    const budget = this.budgetDenial();
+    // A refused Execute becomes a failing Parse of the unnamed statement: PostgreSQL errors and discards until Sync.
+    const refuse = { start: off, end: off + len, bytes: parseMessage('', POISON_SQL, []) };
+    if (budget) {
+      this.clientEdits.push(refuse);
+      this.trackStatement(stmt?.sql ?? '', stmt?.analysis, portal?.params, portal?.columnsRef ?? {}, false, budget);
+      return;
+    }
+    const review = stmt?.review;
+    const entry = this.trackStatement(stmt?.sql ?? '', stmt?.analysis, portal?.params, portal?.columnsRef ?? {}, false, undefined, review ? { decision: 'review', ...review } : undefined);
+    if (review && stmt) {
+      this.holds.push({
+        held: { sql: stmt.sql, ...(portal.params.length ? { params: portal.params } : {}), ...review },
+        entry,
+        refuse,
+        analysis: stmt.analysis,
+      });
+    }
+  }
+
+  private stamp(): Pick<AuditEventInput, 'sid' | 'identity' | 'task' | 'db' | 'client'> {
+    return { sid: this.ctx.sid, identity: this.ctx.identity, task: this.ctx.task, db: this.ctx.db, client: this.ctx.client };
+  }
+
+  private statementFields(sql: string, analysis: AnalyzedStatement | undefined, params: (string | null)[] | undefined) {
+    return { sql, ...(params && params.length ? { params } : {}), kind: analysis?.kind ?? 'unknown', tables: analysis?.tables ?? [] };
   }
 
   private trackStatement(
@@ -277,34 +433,26 @@ export class GatewaySession {
     columnsRef: ColumnsRef,
     simple: boolean,
     denial: Denial | undefined,
-  ): void {
+    review?: StatementDecision,
+  ): PendingStatement {
+    const decision = denial ? 'deny' : review ? 'review' : 'allow';
+    const rule = denial?.rule ?? review?.rule;
     const entry = this.tracker.statement({
-      rec: { t: this.elapsed(), sql, ms: 0, ...(params && params.length ? { params } : {}), decision: denial ? 'deny' : 'allow', ...(denial ? { rule: denial.rule } : {}) },
+      rec: { t: this.elapsed(), sql, ms: 0, ...(params && params.length ? { params } : {}), decision, ...(rule ? { rule } : {}) },
       startedAt: performance.now(),
       columnsRef,
       simple,
       ...(denial ? { denial } : {}),
     });
-    void entry;
     this.totals.statements++;
     if (denial) this.totals.denied++;
     this.events.push({
-      type: denial ? 'db.session.denied' : 'db.session.query',
-      sid: this.ctx.sid,
-      identity: this.ctx.identity,
-      task: this.ctx.task,
-      db: this.ctx.db,
-      client: this.ctx.client,
-      statement: {
-        sql,
-        ...(params && params.length ? { params } : {}),
-        kind: analysis?.kind ?? 'unknown',
-        tables: analysis?.tables ?? [],
-        decision: denial ? 'deny' : 'allow',
-        ...(denial ? { rule: denial.rule } : {}),
-      },
-      ...(denial ? { message: denial.message } : {}),
+      ...this.stamp(),
+      type: denial ? 'db.session.denied' : review ? 'db.session.review' : 'db.session.query',
+      statement: { ...this.statementFields(sql, analysis, params), decision, ...(rule ? { rule } : {}) },
+      ...(denial ? { message: denial.message } : review?.message ? { message: review.message } : {}),
     });
+    return entry;
   }
 
   // ---- PostgreSQL -> client
@@ -319,8 +467,11 @@ export class GatewaySession {
     }
     if (framed.end === 0) return;
     let out = framed.end === framed.buf.length ? framed.buf : framed.buf.subarray(0, framed.end);
-    if (this.backendEdits.length > 0) out = applyEdits(out, this.backendEdits);
-    if (!this.client.write(out)) {
+    if (this.backendEdits.length > 0) {
+      out = applyEdits(out, this.backendEdits);
+      this.backendEdits = [];
+    }
+    if (out.length > 0 && !this.client.write(out)) {
       this.backend.pause();
       this.client.once('drain', () => this.backend.resume());
     }
@@ -330,9 +481,21 @@ export class GatewaySession {
     switch (type) {
       case 0x44 /* D DataRow */: {
         const s = this.tracker.current();
-        if (s) {
-          s.rec.rows = (s.rec.rows ?? 0) + 1;
-          s.bytes += len;
+        if (!s) return;
+        if (s.overBudget) {
+          this.backendEdits.push({ start: off, end: off + len, bytes: EMPTY });
+          return;
+        }
+        s.rec.rows = (s.rec.rows ?? 0) + 1;
+        s.bytes += len;
+        const budget = this.deps.budget;
+        if (budget && !budget.take(len)) {
+          // Past the budget: this row and the rest are not delivered; the query is cancelled at the database.
+          s.overBudget = true;
+          s.rec.rows--;
+          s.bytes -= len;
+          this.backendEdits.push({ start: off, end: off + len, bytes: EMPTY });
+          this.deps.cancelBackend();
         }
         return;
       }
@@ -346,12 +509,12 @@ export class GatewaySession {
         return;
       case 0x43 /* C CommandComplete */: {
         const s = this.tracker.current();
-        if (s) {
-          const c = readCommandComplete(buf, off, len);
-          s.rec.tag = c.tag;
-          if (c.rows !== undefined) s.rec.rows = c.rows;
-          this.finish(s);
-        }
+        if (!s) return;
+        if (s.overBudget) return this.budgetError(s, off, len);
+        const c = readCommandComplete(buf, off, len);
+        s.rec.tag = c.tag;
+        if (c.rows !== undefined) s.rec.rows = c.rows;
+        this.finish(s);
         return;
       }
       case 0x49 /* I EmptyQueryResponse */:
@@ -363,6 +526,7 @@ export class GatewaySession {
       case 0x45 /* E ErrorResponse */: {
         const s = this.tracker.current();
         if (!s) return;
+        if (s.overBudget) return this.budgetError(s, off, len);
         if (s.denial) {
           this.backendEdits.push({
             start: off,
@@ -386,6 +550,14 @@ export class GatewaySession {
     }
   }
 
+  /** The end of a statement that ran past the budget (its CommandComplete, or the cancel's error) becomes the budget error. */
+  private budgetError(s: PendingStatement, off: number, len: number): void {
+    const message = `data budget of task ${this.ctx.task.id} exceeded (${this.deps.budget?.describe() ?? ''}); the rest of the result was not delivered`;
+    this.backendEdits.push({ start: off, end: off + len, bytes: errorResponse({ code: SqlState.PROGRAM_LIMIT_EXCEEDED, message }) });
+    s.rec.error = { code: SqlState.PROGRAM_LIMIT_EXCEEDED, message };
+    this.finish(s);
+  }
+
   private finish(s: PendingStatement): void {
     s.done = true;
     s.rec.ms = Math.round((performance.now() - s.startedAt) * 1000) / 1000;
@@ -403,7 +575,9 @@ export class GatewaySession {
   private end(reason: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.endReason = reason;
     clearTimeout(this.expiryTimer);
+    this.abortReview?.('the session ended while waiting for review');
     this.tracker.drain((s) => {
       if (s.done) this.deps.recording.statement(s.rec);
     });
@@ -414,13 +588,14 @@ export class GatewaySession {
       this.backend.destroy();
     }, 1000).unref();
     this.deps.onEnd(this);
-    this.endReason = reason;
   }
-
-  endReason = '';
 }
 
-function applyEdits(out: Buffer, edits: { start: number; end: number; bytes: Buffer }[]): Buffer {
+function toDenial(d: StatementDecision): Denial {
+  return { rule: d.rule ?? 'policy', message: d.message ?? 'denied by policy', sqlState: SqlState.INSUFFICIENT_PRIVILEGE };
+}
+
+function applyEdits(out: Buffer, edits: Edit[]): Buffer {
   const parts: Buffer[] = [];
   let pos = 0;
   for (const e of edits) {
@@ -428,7 +603,6 @@ function applyEdits(out: Buffer, edits: { start: number; end: number; bytes: Buf
     pos = e.end;
   }
   parts.push(out.subarray(pos));
-  edits.length = 0;
   return Buffer.concat(parts);
 }
 
@@ -437,16 +611,4 @@ function paramText(p: Buffer | null, formats: number[], i: number): string | nul
   const format = formats.length === 0 ? 0 : formats.length === 1 ? formats[0] : formats[i];
   const text = format === 1 ? `\\x${p.toString('hex')}` : p.toString('utf8');
   return text.length > MAX_AUDITED_PARAM ? `${text.slice(0, MAX_AUDITED_PARAM)}…(${p.length} bytes)` : text;
-}
-
-function parseMessage(name: string, sql: string): Buffer {
-  const nameLen = Buffer.byteLength(name);
-  const sqlLen = Buffer.byteLength(sql);
-  const len = 4 + nameLen + 1 + sqlLen + 1 + 2;
-  const b = Buffer.alloc(1 + len);
-  b[0] = 0x50;
-  b.writeInt32BE(len, 1);
-  b.write(name, 5);
-  b.write(sql, 6 + nameLen);
-  return b;
 }

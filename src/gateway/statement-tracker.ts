@@ -26,6 +26,8 @@ export interface PendingStatement {
   denial?: Denial;
   /** a simple-protocol statement gets its RowDescription inline; an extended one through Describe */
   simple: boolean;
+  /** the task's data budget ran out during this statement: its remaining rows are dropped and its end replaced */
+  overBudget?: boolean;
 }
 
 interface PendingDescribe {

@@ -68,3 +68,13 @@ export function terminateMessage(): Buffer {
   // pg-protocol hands out one shared buffer; a copy keeps callers from altering everyone's Terminate.
   return Buffer.from(serialize.end());
 }
+
+/** 'P' Parse: a named (or unnamed, '') prepared statement with optional parameter type OIDs. */
+export function parseMessage(name: string, sql: string, paramTypes: number[] = []): Buffer {
+  const w = new MessageWriter(FrontendType.Parse, cstringSize(name) + cstringSize(sql) + 2 + 4 * paramTypes.length)
+    .cstring(name, 'statement name')
+    .cstring(sql, 'query text')
+    .int16(paramTypes.length);
+  for (const t of paramTypes) w.int32(t);
+  return w.finish();
+}

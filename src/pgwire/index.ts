@@ -69,6 +69,7 @@ export {
   saslInitialResponse,
   saslResponse,
   queryMessage,
+  parseMessage,
   terminateMessage,
 } from './frontend-builders.js';
 export { md5PasswordHash } from './md5-password.js';

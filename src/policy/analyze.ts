@@ -1,109 +1,85 @@
 // SQL analysis with PostgreSQL's own grammar (libpg-query, the server's parser compiled to WASM): what a
 // statement does and which relations it touches. A regex cannot classify SQL; the server's grammar can.
-import { loadModule, parseSync } from 'libpg-query';
+import { hasSqlDetails, loadModule, parseSync } from 'libpg-query';
 import { LRUCache } from 'lru-cache';
-
-export type StatementKind =
-  | 'select' | 'select-into' | 'insert' | 'update' | 'delete' | 'merge' | 'ddl' | 'dcl' | 'copy-in' | 'copy-out'
-  | 'set' | 'transaction' | 'utility' | 'call' | 'do' | 'explain' | 'prepare' | 'execute' | 'deallocate'
-  | 'cursor' | 'show' | 'empty' | 'unknown';
-
-export interface AnalyzedStatement {
-  /** the statement's own text, cut from the string the client sent */
-  sql: string;
-  kind: StatementKind;
-  /** relations read or written, schema-qualified when the statement qualified them */
-  tables: string[];
-  /** the parse tree node, for rules that look deeper */
-  node: Record<string, unknown>;
-}
-
-export interface Analysis {
-  statements: AnalyzedStatement[];
-  /** set when the text does not parse: PostgreSQL would refuse it too */
-  error?: string;
-}
+import { analyzeStatement } from './analyze-statement.js';
+import { PolicyError } from './errors.js';
+import { isObject, unwrap } from './parse-node.js';
+import type { Analysis, AnalyzedStatement } from './statement.js';
 
 let ready: Promise<void> | undefined;
+let loaded = false;
 
 /** The WASM parser loads once per process; call before the first analyze(). */
 export function loadParser(): Promise<void> {
-  ready ??= loadModule();
+  ready ??= loadModule().then(() => {
+    loaded = true;
+  });
   return ready;
 }
 
-const KIND_BY_NODE: Record<string, StatementKind> = {
-  SelectStmt: 'select', InsertStmt: 'insert', UpdateStmt: 'update', DeleteStmt: 'delete', MergeStmt: 'merge',
-  VariableSetStmt: 'set', VariableShowStmt: 'show', TransactionStmt: 'transaction', ExplainStmt: 'explain',
-  DoStmt: 'do', CallStmt: 'call', PrepareStmt: 'prepare', ExecuteStmt: 'execute', DeallocateStmt: 'deallocate',
-  DeclareCursorStmt: 'cursor', FetchStmt: 'cursor', ClosePortalStmt: 'cursor',
-  GrantStmt: 'dcl', GrantRoleStmt: 'dcl', CreateRoleStmt: 'dcl', AlterRoleStmt: 'dcl', DropRoleStmt: 'dcl',
-  AlterRoleSetStmt: 'dcl', AlterDefaultPrivilegesStmt: 'dcl', ReassignOwnedStmt: 'dcl', DropOwnedStmt: 'dcl',
-  VacuumStmt: 'utility', LockStmt: 'utility', ListenStmt: 'utility', UnlistenStmt: 'utility', NotifyStmt: 'utility',
-  CheckPointStmt: 'utility', DiscardStmt: 'utility', LoadStmt: 'utility', ClusterStmt: 'utility', ReindexStmt: 'utility',
-  ConstraintsSetStmt: 'utility',
-};
+// Keyed by the exact text: the same statement costs one lookup. Bounded by size as well as count, since the
+// parse tree of one large INSERT can be megabytes; the tree is roughly ten times the text.
+const cache = new LRUCache<string, Analysis>({
+  max: 10_000,
+  maxSize: 256 * 1024 * 1024,
+  sizeCalculation: (_v, sql) => sql.length * 10 + 512,
+});
 
-function kindOf(type: string, body: Record<string, unknown>): StatementKind {
-  if (type === 'SelectStmt' && body.intoClause) return 'select-into';
-  if (type === 'CopyStmt') return body.is_from ? 'copy-in' : 'copy-out';
-  return KIND_BY_NODE[type] ?? 'ddl';
-}
-
-/** Collects RangeVar relations, leaving out names that a WITH clause defines. */
-function collectTables(node: unknown, out: Set<string>, ctes: Set<string>): void {
-  if (Array.isArray(node)) {
-    for (const n of node) collectTables(n, out, ctes);
-    return;
-  }
-  if (node === null || typeof node !== 'object') return;
-  const obj = node as Record<string, unknown>;
-  const withClause = obj.withClause as { ctes?: { CommonTableExpr?: { ctename?: string } }[] } | undefined;
-  withClause?.ctes?.forEach((c) => c.CommonTableExpr?.ctename && ctes.add(c.CommonTableExpr.ctename));
-  // A RangeVar appears wrapped ({RangeVar: {...}}) in lists and bare where a field is typed RangeVar
-  // (INSERT/UPDATE/DELETE `relation`): recognise it by its relname.
-  if (typeof obj.relname === 'string') {
-    const rv = obj as { schemaname?: string; relname: string };
-    if (rv.schemaname || !ctes.has(rv.relname)) out.add(rv.schemaname ? `${rv.schemaname}.${rv.relname}` : rv.relname);
-  }
-  for (const key in obj) collectTables(obj[key], out, ctes);
-}
-
-const cache = new LRUCache<string, Analysis>({ max: 10_000 });
-
-/** Splits and classifies a query string. Results are cached by text: the same statement costs one lookup. */
+/** Splits and classifies a query string. Results are cached by text and shared: treat them as read-only. */
 export function analyze(sql: string): Analysis {
   const hit = cache.get(sql);
   if (hit) return hit;
+  if (!loaded) throw new PolicyError('AGENTDB_ERR_POLICY_PARSER_NOT_LOADED', 'the SQL parser is not loaded yet: await loadParser() first');
   const result = analyzeUncached(sql);
   cache.set(sql, result);
   return result;
 }
 
 function analyzeUncached(sql: string): Analysis {
+  // The parser refuses an empty string; PostgreSQL answers it with EmptyQueryResponse and runs nothing.
+  if (sql.trim() === '') return Object.freeze({ statements: Object.freeze([]) });
   let parsed: { stmts?: { stmt?: Record<string, unknown>; stmt_location?: number; stmt_len?: number }[] };
   try {
     parsed = parseSync(sql) as typeof parsed;
   } catch (err) {
-    return { statements: [], error: err instanceof Error ? err.message : String(err) };
+    // A syntax error is PostgreSQL's own verdict. Anything else (a tree too deep for the parser's output) is
+    // not: the server may well run the text, so it becomes one statement nobody can vouch for.
+    if (hasSqlDetails(err)) return Object.freeze({ statements: Object.freeze([]), error: err.message });
+    const reason = err instanceof RangeError ? 'the statement is nested too deeply to analyse' : `the parser failed: ${String(err)}`;
+    return Object.freeze({ statements: Object.freeze([Object.freeze(unclassifiedStatement(sql.trim(), reason))]) });
   }
   // Offsets from the parser are in bytes of UTF-8; slice the bytes, not the JS string.
   const bytes = Buffer.from(sql, 'utf8');
   const statements: AnalyzedStatement[] = [];
   for (const raw of parsed.stmts ?? []) {
-    const stmt = raw.stmt ?? {};
-    const type = Object.keys(stmt)[0];
     const start = raw.stmt_location ?? 0;
     const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
     const text = bytes.subarray(start, end).toString('utf8').trim();
-    if (!type) {
-      statements.push({ sql: text, kind: 'empty', tables: [], node: {} });
-      continue;
-    }
-    const body = (stmt[type] ?? {}) as Record<string, unknown>;
-    const tables = new Set<string>();
-    collectTables(body, tables, new Set());
-    statements.push({ sql: text, kind: kindOf(type, body), tables: [...tables], node: stmt });
+    const node = raw.stmt ?? {};
+    const wrapped = isObject(node) ? unwrap(node) : undefined;
+    let stmt: AnalyzedStatement;
+    if (wrapped) stmt = analyzeStatement(wrapped[0], wrapped[1], text, node);
+    else if (Object.keys(node).length === 0) stmt = emptyStatement(text);
+    // A shape this code does not know is not taken for an empty statement: it fails closed.
+    else stmt = unclassifiedStatement(text, 'the parse tree has a shape the analyzer does not know');
+    statements.push(Object.freeze(stmt));
   }
-  return { statements };
+  return Object.freeze({ statements: Object.freeze(statements) });
+}
+
+function emptyStatement(sql: string): AnalyzedStatement {
+  return bareStatement(sql, 'empty');
+}
+
+function unclassifiedStatement(sql: string, reason: string): AnalyzedStatement {
+  return { ...bareStatement(sql, 'unknown'), unclassified: reason };
+}
+
+function bareStatement(sql: string, kind: 'empty' | 'unknown'): AnalyzedStatement {
+  const none = Object.freeze([]);
+  return {
+    sql, kind, kinds: Object.freeze([kind]), tables: [], reads: none, writes: none, functions: none,
+    settings: none, settingChanges: none, resetsAll: false, whereless: false, copyProgram: false, copyFile: false, node: {},
+  };
 }

@@ -1,21 +1,15 @@
-// The decision on one statement for one identity. Statement rules per role arrive with the policy work;
-// until then the spine allows what it can classify and refuses what it cannot (fail closed).
-import type { AnalyzedStatement } from './analyze.js';
+// The one-call form of compilePolicy, for callers that hold a role config object: compiled once per object.
+import { compilePolicy, type CompiledPolicy, type Decision, type PolicyIdentity } from './compile-policy.js';
 import type { Role } from './roles.js';
+import type { AnalyzedStatement } from './statement.js';
 
-export interface Decision {
-  decision: 'allow' | 'deny';
-  rule?: string;
-  message?: string;
-}
+const compiled = new WeakMap<Readonly<Record<string, Role>>, CompiledPolicy>();
 
-export function decideStatement(
-  _roles: Record<string, Role>,
-  _identity: { name: string; kind: string; roles: string[] },
-  stmt: AnalyzedStatement,
-): Decision {
-  if (stmt.kind === 'unknown') {
-    return { decision: 'deny', rule: 'unclassified', message: 'the statement could not be classified, so it is refused' };
+export function decideStatement(roles: Readonly<Record<string, Role>>, identity: PolicyIdentity, stmt: AnalyzedStatement): Decision {
+  let policy = compiled.get(roles);
+  if (!policy) {
+    policy = compilePolicy(roles);
+    compiled.set(roles, policy);
   }
-  return { decision: 'allow' };
+  return policy.decide(identity, stmt);
 }

@@ -1,8 +1,13 @@
-// Roles say which databases, database users and database names an identity may reach, and for how long.
-// Statement rules, masking and budgets hang off the role too (see rules.ts); this file is the access part.
+// Roles say which databases, database users and database names an identity may reach, and for how long;
+// statement rules, forced session settings, data budgets and review rights hang off the role too (each in
+// its own file). This file is the role schema and the access part.
 import { z } from 'zod';
-
-const durationText = z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h|d))+$/, 'a duration like 30m or 1h');
+import { budgetSchema } from './budget.js';
+import { durationText } from './duration-text.js';
+import { PolicyError } from './errors.js';
+import { reviewSchema } from './review.js';
+import { ruleSchema } from './rule-schema.js';
+import { sessionSchema } from './session-settings.js';
 
 export const databaseGrantSchema = z
   .object({
@@ -19,20 +24,30 @@ export const roleSchema = z
     databases: z.array(databaseGrantSchema).default([]),
     /** may search the audit log, verify it and play session recordings */
     audit: z.boolean().default(false),
+    /**
+     * 'agent-safe' puts AGENT_SAFE_RULES before this role's rules; 'none' does not. Unset means agent-safe for
+     * agents and bots and none for people.
+     */
+    defaults: z.enum(['agent-safe', 'none']).optional(),
+    /** statement rules, first match wins (see compilePolicy for the order across roles) */
+    rules: z.array(ruleSchema).default([]),
+    session: sessionSchema.default({ settings: {} }),
+    budget: budgetSchema.optional(),
+    review: reviewSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((role, ctx) => {
+    const seen = new Set<string>();
+    role.rules.forEach((r, i) => {
+      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `rule name "${r.name}" is used twice in this role` });
+      seen.add(r.name);
+    });
+  });
 
 export type Role = z.infer<typeof roleSchema>;
+/** A role as written in config, before defaults are filled in. */
+export type RoleInput = z.input<typeof roleSchema>;
 export type DatabaseGrant = z.infer<typeof databaseGrantSchema>;
-
-export class PolicyError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** '*' matches anything; otherwise exact. */
 function allows(list: readonly string[], value: string): boolean {

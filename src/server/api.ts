@@ -10,6 +10,8 @@ import type { Role } from '../policy/index.js';
 import { LoginSessionError, type LoginSession, type LoginSessions } from './login-sessions.js';
 import { CertIssueError, type TaskCertIssuer } from './task-certs.js';
 import { parseTimeOrAgo, DurationError } from './duration.js';
+import { AccessRequestError, publicView, type AccessRequests } from './access-requests.js';
+import { LockError, type Locks } from './locks.js';
 
 export interface ApiDeps {
   cluster: string;
@@ -23,6 +25,8 @@ export interface ApiDeps {
   roles: Record<string, Role>;
   sessions: LoginSessions;
   certs: TaskCertIssuer;
+  requests: AccessRequests;
+  locks: Locks;
   audit: AuditLog;
   store: Store;
   log: boolean;
@@ -49,6 +53,10 @@ const certBody = z.object({
 });
 const tokenBody = z.object({ token: z.string().min(1).max(20_000) });
 const pollBody = z.object({ loginId: z.string().min(1).max(100) });
+const roleRequestBody = z.object({ role: z.string().min(1).max(200), reason: z.string().max(2000) });
+const denyBody = z.object({ reason: z.string().max(2000).optional() });
+const lockBody = z.object({ user: z.string().min(1).max(200).optional(), task: z.string().min(1).max(200).optional(), reason: z.string().max(2000), ttl: z.string().max(20).optional() });
+const requestsQuery = z.object({ state: z.enum(['pending', 'approved', 'denied', 'expired']).optional() });
 const auditQuery = z.object({
   user: z.string().optional(),
   db: z.string().optional(),
@@ -110,6 +118,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
 
   app.setErrorHandler((err, _req, reply: FastifyReply) => {
     if (err instanceof ApiError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
+    if (err instanceof AccessRequestError || err instanceof LockError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
     if (err instanceof CertIssueError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
     if (err instanceof DurationError) return reply.status(400).send({ error: { code: err.code, message: err.message } });
     if (err instanceof IdentityError) return reply.status(401).send({ error: { code: err.code, message: err.message } });
@@ -218,6 +227,52 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
     const rec = await readRecording(deps.store, sid);
     if (!rec) throw new ApiError(404, 'AGENTDB_ERR_RECORDING_NOT_FOUND', `no recorded session ${sid}`);
     return rec;
+  });
+
+  app.post('/v1/requests', async (req) => {
+    const s = await authed(req);
+    const body = parse(roleRequestBody, req.body);
+    return publicView(await deps.requests.createRoleRequest(s.identity, body.role, body.reason));
+  });
+
+  // Everyone sees their own requests; reviewers see the rest too (the CLI shows what they may decide).
+  app.get('/v1/requests', async (req) => {
+    const s = await authed(req);
+    const q = parse(requestsQuery, req.query);
+    const all = await deps.requests.list(q.state);
+    const visible = all.filter((r) => r.requester === s.identity.name || deps.requests.mayDecide(s.identity, r));
+    return { requests: visible.map((r) => ({ ...publicView(r), mayDecide: deps.requests.mayDecide(s.identity, r) })) };
+  });
+
+  app.post('/v1/requests/:id/approve', async (req) => {
+    const s = await authed(req);
+    return publicView(await deps.requests.decide(s.identity, (req.params as { id: string }).id, true));
+  });
+
+  app.post('/v1/requests/:id/deny', async (req) => {
+    const s = await authed(req);
+    const body = parse(denyBody, req.body);
+    return publicView(await deps.requests.decide(s.identity, (req.params as { id: string }).id, false, body.reason));
+  });
+
+  // Locks are an incident response: the people who may read the audit log may also lock.
+  app.post('/v1/locks', async (req) => {
+    const s = await authed(req);
+    mayAudit(s);
+    const body = parse(lockBody, req.body);
+    return deps.locks.create(s.identity, { ...(body.user ? { user: body.user } : {}), ...(body.task ? { task: body.task } : {}) }, body.reason, body.ttl);
+  });
+
+  app.get('/v1/locks', async (req) => {
+    mayAudit(await authed(req));
+    return { locks: deps.locks.list() };
+  });
+
+  app.delete('/v1/locks/:id', async (req) => {
+    const s = await authed(req);
+    mayAudit(s);
+    await deps.locks.remove(s.identity, (req.params as { id: string }).id);
+    return { ok: true };
   });
 
   const addr = await app.listen({ host: listen.host, port: listen.port });

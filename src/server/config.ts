@@ -81,6 +81,13 @@ export const configSchema = z
         bindings: z.array(bindingSchema).default([]),
       })
       .strict(),
+    review: z
+      .object({
+        /** announces each new review request: a JSON POST, retried */
+        webhook: z.object({ url: z.string().url(), secretEnv: z.string().optional() }).strict().optional(),
+      })
+      .strict()
+      .default({}),
     roles: z.record(z.string(), roleSchema).default({}),
     databases: z.record(z.string(), databaseSchema).default({}),
   })
@@ -134,6 +141,9 @@ function checkReferences(cfg: Config, source: string): Config {
       if (g.service !== '*' && !cfg.databases[g.service]) {
         problems.push(`${source}: roles.${name}.databases.${i}.service: database "${g.service}" is not defined under databases`);
       }
+    });
+    role.review?.databases.forEach((d, i) => {
+      if (d !== '*' && !cfg.databases[d]) problems.push(`${source}: roles.${name}.review.databases.${i}: database "${d}" is not defined under databases`);
     });
   }
   if (problems.length) throw new ConfigError(problems.join('\n'));

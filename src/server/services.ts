@@ -7,12 +7,15 @@ import { AuditLog } from '../audit/index.js';
 import { openSqliteStore, type Store } from '../store/index.js';
 import { OidcLogin } from '../identity/index.js';
 import { Gateway, type GatewayDatabase } from '../gateway/index.js';
-import { loadParser, decideStatement } from '../policy/index.js';
+import { loadParser, compilePolicy, sessionSettingsFor, budgetFor, reviewTimeoutFor } from '../policy/index.js';
 import { resolveSecret, splitHostPort, type Config } from './config.js';
 import { parseDuration } from './duration.js';
 import { LoginSessions } from './login-sessions.js';
 import { TaskCertIssuer } from './task-certs.js';
 import { startApi } from './api.js';
+import { AccessRequests } from './access-requests.js';
+import { Locks } from './locks.js';
+import { Webhook } from './webhook.js';
 
 export interface RunningServer {
   apiUrl: string;
@@ -47,6 +50,8 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   const caFile = path.join(dataDir, 'ca.pem');
   await writeFile(caFile, hostCa.certPem, { mode: 0o644 });
   await loadParser();
+  // Rules are compiled once: globs become predicates, and the gateway decides every statement synchronously.
+  const policy = compilePolicy(config.roles);
 
   const databases: Record<string, GatewayDatabase> = {};
   for (const [name, db] of Object.entries(config.databases)) {
@@ -59,7 +64,21 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   }
 
   const sessions = new LoginSessions(store, parseDuration(config.auth.sessionTtl));
-  const gateway = new Gateway({
+  const hook = config.review.webhook;
+  const webhook = hook
+    ? new Webhook({ url: hook.url, ...(hook.secretEnv && process.env[hook.secretEnv] ? { secret: process.env[hook.secretEnv]! } : {}), onFailure: (err) => log.warn({ err: err.message }, 'review webhook failed') })
+    : undefined;
+  const requests = new AccessRequests(store, audit, config.roles, webhook);
+  // `gateway` is assigned below; a lock ends the open sessions it covers.
+  let gateway: Gateway | undefined;
+  const locks = new Locks(store, audit, (lock) =>
+    gateway?.terminateWhere(
+      (ctx) => ctx.identity.name === lock.target.user || ctx.task.id === lock.target.task,
+      `locked by ${lock.createdBy}: ${lock.reason}`,
+    ),
+  );
+  await locks.load();
+  gateway = new Gateway({
     host: gwListen.host,
     port: gwListen.port,
     tls: { certPem: serverCert.certPem, keyPem: serverCert.keyPem, userCaPem: userCa.certPem },
@@ -67,7 +86,20 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     audit,
     store,
     isLoginSessionActive: (id) => sessions.isActive(id),
-    decide: (ctx, stmt) => decideStatement(config.roles, ctx.identity, stmt),
+    lockFor: (identity, taskId) => {
+      const l = locks.find(identity, taskId);
+      return l ? `locked by ${l.createdBy}: ${l.reason}` : undefined;
+    },
+    decide: (ctx, stmt) => policy.decide(ctx.identity, stmt),
+    sessionPolicy: (ctx, traits) => ({
+      settings: sessionSettingsFor(config.roles, ctx.identity.roles, traits),
+      budget: budgetFor(config.roles, ctx.identity.roles),
+      reviewTimeoutMs: reviewTimeoutFor(config.roles, ctx.identity.roles, parseDuration),
+    }),
+    review: async (ctx, held, timeoutMs) => {
+      const o = await requests.hold({ sid: ctx.sid, identity: ctx.identity, task: ctx.task, db: ctx.db, statement: held }, timeoutMs);
+      return o.approved ? { approved: true, by: o.by } : { approved: false, reason: o.reason };
+    },
     log,
   });
   const gwAddr = await gateway.listen();
@@ -96,7 +128,9 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       mapping: { nameClaims: config.auth.nameClaims, groupsClaim: config.auth.groupsClaim, traitClaims: config.auth.traitClaims, bindings: config.auth.bindings },
       roles: config.roles,
       sessions,
-      certs: new TaskCertIssuer(userCa, config.roles, audit),
+      certs: new TaskCertIssuer(userCa, config.roles, audit, locks, requests),
+      requests,
+      locks,
       audit,
       store,
       log: !!opts.log,
@@ -114,7 +148,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     store,
     async close() {
       await api.app.close();
-      await gateway.close();
+      await gateway!.close();
       await audit.flush();
       await store.close();
     },

@@ -1,7 +1,9 @@
 // Public face of the store: persistence for the audit log, login sessions, session recordings and
 // the control plane's settings. It imports nothing of the project.
 export { StoreError } from './errors.js';
-export type { AuditQuery, AuditRecord, LoginSessionRecord, RecordingRecord } from './records.js';
+export type {
+  AccessRequestQuery, AccessRequestRecord, AccessRequestState, AuditQuery, AuditRecord, LockRecord, LoginSessionRecord, RecordingRecord,
+} from './records.js';
 export type { Store } from './store.js';
 export { DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT } from './audit-query.js';
 export { openSqliteStore, SQLITE_FILE_NAME } from './sqlite/open.js';

@@ -1,7 +1,7 @@
 // Checks on what callers hand a store, shared by every implementation so that bad input fails the
 // same way (AGENTDB_ERR_STORE_BAD_RECORD) before anything is written, instead of deep in a driver.
 import { StoreError } from './errors.js';
-import type { AuditRecord, LoginSessionRecord, RecordingRecord } from './records.js';
+import type { AccessRequestRecord, AuditRecord, LockRecord, LoginSessionRecord, RecordingRecord } from './records.js';
 
 /** Date.prototype.toISOString's form; stored times must have it so text order is time order. */
 const ISO_UTC_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -87,4 +87,34 @@ export function fromJsonText(text: string, what: string): unknown {
   } catch (err) {
     throw new StoreError('AGENTDB_ERR_STORE_CORRUPT', `${what} in the store is not valid JSON`, { cause: err });
   }
+}
+
+const REQUEST_STATES = new Set(['pending', 'approved', 'denied', 'expired']);
+
+export function checkRequestState(v: unknown, what: string): void {
+  if (typeof v !== 'string' || !REQUEST_STATES.has(v)) throw badRecord(`${what} must be one of pending, approved, denied, expired`);
+}
+
+export function checkAccessRequest(r: AccessRequestRecord): void {
+  if (typeof r !== 'object' || r === null) throw badRecord('an access request must be an object');
+  requireString(r.id, 'access request id');
+  if (r.kind !== 'statement' && r.kind !== 'role') throw badRecord(`access request ${r.id} kind must be statement or role`);
+  checkRequestState(r.state, `access request ${r.id} state`);
+  requireString(r.requester, `access request ${r.id} requester`);
+  requireIsoTime(r.createdAt, `access request ${r.id} createdAt`);
+  requireIsoTime(r.expiresAt, `access request ${r.id} expiresAt`);
+  optionalString(r.decidedBy, `access request ${r.id} decidedBy`);
+  optionalString(r.reason, `access request ${r.id} reason`);
+}
+
+export function checkLock(l: LockRecord): void {
+  if (typeof l !== 'object' || l === null) throw badRecord('a lock must be an object');
+  requireString(l.id, 'lock id');
+  if (typeof l.target !== 'object' || l.target === null || (!l.target.user && !l.target.task)) {
+    throw badRecord(`lock ${l.id} must target a user or a task`);
+  }
+  requireString(l.reason, `lock ${l.id} reason`);
+  requireString(l.createdBy, `lock ${l.id} createdBy`);
+  requireIsoTime(l.createdAt, `lock ${l.id} createdAt`);
+  if (l.expiresAt !== undefined) requireIsoTime(l.expiresAt, `lock ${l.id} expiresAt`);
 }

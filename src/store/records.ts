@@ -56,3 +56,42 @@ export interface RecordingRecord {
   kind: string;
   data: unknown;
 }
+
+export type AccessRequestState = 'pending' | 'approved' | 'denied' | 'expired';
+
+/** A held statement waiting for review, or a just-in-time role request. */
+export interface AccessRequestRecord {
+  id: string;
+  kind: 'statement' | 'role';
+  state: AccessRequestState;
+  /** identity name of who asked */
+  requester: string;
+  /** kind-specific content (the statement and its context, or the role and reason), JSON */
+  data: unknown;
+  createdAt: string;
+  /** a pending request expires then; an approved role request's grant ends then */
+  expiresAt: string;
+  decidedBy?: string;
+  decidedAt?: string;
+  reason?: string;
+}
+
+export interface AccessRequestQuery {
+  state?: AccessRequestState;
+  kind?: 'statement' | 'role';
+  requester?: string;
+  /** default 100 */
+  limit?: number;
+}
+
+/** A lock stops an identity or a task: no new certificates, no new sessions, open sessions ended. */
+export interface LockRecord {
+  id: string;
+  target: { user?: string; task?: string };
+  reason: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt?: string;
+  removedAt?: string;
+  removedBy?: string;
+}

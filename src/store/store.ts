@@ -1,4 +1,6 @@
-import type { AuditQuery, AuditRecord, LoginSessionRecord, RecordingRecord } from './records.js';
+import type {
+  AccessRequestQuery, AccessRequestRecord, AccessRequestState, AuditQuery, AuditRecord, LockRecord, LoginSessionRecord, RecordingRecord,
+} from './records.js';
 
 /**
  * Persistence for the control plane and the gateway. Async so that a PostgreSQL implementation
@@ -29,6 +31,22 @@ export interface Store {
   getKv(key: string): Promise<unknown>;
   /** Writing undefined deletes the key. */
   putKv(key: string, value: unknown): Promise<void>;
+
+  /** Inserts a new request; a repeated id is AGENTDB_ERR_STORE_DUPLICATE. */
+  putRequest(r: AccessRequestRecord): Promise<void>;
+  getRequest(id: string): Promise<AccessRequestRecord | undefined>;
+  /** Newest first. */
+  listRequests(q: AccessRequestQuery): Promise<AccessRequestRecord[]>;
+  /** Compare-and-set: moves a request from `from` to a new state; false when it was no longer in `from`
+   *  (someone else decided first, or it expired), so two reviewers can never both decide one request.
+   *  `expiresAt`, when given, replaces the request's (an approved role request's grant ends then). */
+  decideRequest(id: string, from: AccessRequestState, to: { state: AccessRequestState; decidedBy?: string; decidedAt: string; reason?: string; expiresAt?: string }): Promise<boolean>;
+
+  putLock(l: LockRecord): Promise<void>;
+  /** Locks not removed and not expired at `at` (ISO time). */
+  activeLocks(at: string): Promise<LockRecord[]>;
+  /** True when this call removed it. */
+  removeLock(id: string, by: string, at: string): Promise<boolean>;
 
   /** Idempotent; any other call after it fails with AGENTDB_ERR_STORE_CLOSED. */
   close(): Promise<void>;

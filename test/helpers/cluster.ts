@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { inject } from 'vitest';
-import { startDevCluster, type DevCluster } from '../../src/server/index.js';
+import { startDevCluster, type Config, type DevCluster } from '../../src/server/index.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(REPO, 'bin/agentdb.js');
@@ -28,10 +28,10 @@ export interface TestCluster {
 
 let counter = 0;
 
-export async function startTestCluster(name: string): Promise<TestCluster> {
+export async function startTestCluster(name: string, configure?: (config: Config) => void): Promise<TestCluster> {
   const dataDir = await mkdtemp(path.join(tmpdir(), `agentdb-${name}-`));
   const database = `${name.replace(/[^a-z0-9]/g, '_')}_${process.pid}_${counter++}`;
-  const cluster = await startDevCluster({ dataDir, version: 'test', adminUrl: inject('pgAdminUrl'), databaseName: database });
+  const cluster = await startDevCluster({ dataDir, version: 'test', adminUrl: inject('pgAdminUrl'), databaseName: database, ...(configure ? { configure } : {}) });
   const homes: string[] = [];
   return {
     cluster,
@@ -85,7 +85,8 @@ export class CliProcess {
       this.waiters.splice(0).forEach((w) => w());
     });
     this.child.stderr!.on('data', (d) => (this.stderr += d));
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => {
+    // 'close' comes after stdout and stderr are drained, so a failure's message is never lost.
+    this.exited = new Promise((resolve) => this.child.once('close', (code) => {
       this.waiters.splice(0).forEach((w) => w());
       resolve(code ?? -1);
     }));
@@ -104,6 +105,7 @@ export class CliProcess {
         if (m) return m;
       }
       if (this.child.exitCode !== null || Date.now() > deadline) {
+        if (this.child.exitCode !== null) await this.exited;
         throw new Error(`no line matching ${re} (exit ${this.child.exitCode}); stdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`);
       }
       await new Promise<void>((resolve) => {
@@ -141,4 +143,29 @@ export async function startProxyCli(home: string, args: string[]): Promise<{ pro
   const proc = new CliProcess(home, ['proxy', '--format', 'json', ...args]);
   const m = await proc.waitForLine(/^\{.*"port".*\}$/);
   return { proc, ready: JSON.parse(m[0]) as ProxyReady };
+}
+
+/** Logs a home in as alice through the device code flow, completed as a browser would. */
+export async function loginAlice(tc: TestCluster, home: string): Promise<CliProcess> {
+  const { completeDeviceLogin } = await import('./browser.js');
+  const info = tc.cluster.info;
+  const proc = new CliProcess(home, ['login', '--server', info.server, '--ca-file', info.caFile]);
+  const url = (await proc.waitForLine(/open (\S+)/))[1]!;
+  const code = (await proc.waitForLine(/shows the code (\S+)/))[1]!;
+  const alice = info.users.find((u) => u.name === 'alice')!;
+  await completeDeviceLogin(url, code, alice.name, alice.password);
+  const exit = await proc.exited;
+  if (exit !== 0) throw new Error(`alice's login failed (${exit}): ${proc.stderr}`);
+  return proc;
+}
+
+/** Polls until `fn` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -1,7 +1,7 @@
 // The suite every Store implementation passes (sqlite now, PostgreSQL later). `open` must give a
 // fresh, empty store each time; the suite closes it.
 import { afterEach, describe, expect, test } from 'vitest';
-import { StoreError, type AuditRecord, type Store } from '../../src/store/index.js';
+import { StoreError, type AccessRequestRecord, type AuditRecord, type Store } from '../../src/store/index.js';
 
 const HEX0 = '0'.repeat(64);
 
@@ -274,6 +274,54 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await rejectsWithCode(s.putKv('k', cyclic), 'AGENTDB_ERR_STORE_BAD_RECORD');
         await rejectsWithCode(s.putKv('k', () => 1), 'AGENTDB_ERR_STORE_BAD_RECORD');
         await rejectsWithCode(s.putKv('', 1), 'AGENTDB_ERR_STORE_BAD_RECORD');
+      });
+    });
+
+    describe('access requests', () => {
+      const request = (id: string, createdAt: string, over: Partial<AccessRequestRecord> = {}): AccessRequestRecord => ({
+        id, kind: 'statement', state: 'pending', requester: 'agent-1', data: { sql: 'DELETE FROM orders' },
+        createdAt, expiresAt: '2030-01-01T00:00:00.000Z', ...over,
+      });
+      test('put, get, list newest first with filters', async () => {
+        const s = await fresh();
+        await s.putRequest(request('r1', '2026-01-01T00:00:00.000Z'));
+        await s.putRequest(request('r2', '2026-01-01T00:00:01.000Z', { kind: 'role', requester: 'bob', data: { role: 'dba' } }));
+        expect(await s.getRequest('r2')).toMatchObject({ kind: 'role', requester: 'bob', data: { role: 'dba' }, state: 'pending' });
+        expect(await s.getRequest('nope')).toBeUndefined();
+        expect((await s.listRequests({})).map((r) => r.id)).toEqual(['r2', 'r1']);
+        expect((await s.listRequests({ kind: 'statement' })).map((r) => r.id)).toEqual(['r1']);
+        expect((await s.listRequests({ requester: 'bob' })).map((r) => r.id)).toEqual(['r2']);
+        await rejectsWithCode(s.putRequest(request('r1', '2026-01-01T00:00:00.000Z')), 'AGENTDB_ERR_STORE_DUPLICATE');
+      });
+      test('decideRequest is compare-and-set: only one decision wins', async () => {
+        const s = await fresh();
+        await s.putRequest(request('r1', '2026-01-01T00:00:00.000Z'));
+        const at = '2026-01-01T00:01:00.000Z';
+        expect(await s.decideRequest('r1', 'pending', { state: 'approved', decidedBy: 'alice', decidedAt: at })).toBe(true);
+        expect(await s.decideRequest('r1', 'pending', { state: 'denied', decidedBy: 'carol', decidedAt: at, reason: 'no' })).toBe(false);
+        expect(await s.getRequest('r1')).toMatchObject({ state: 'approved', decidedBy: 'alice', decidedAt: at });
+        expect((await s.listRequests({ state: 'pending' })).length).toBe(0);
+      });
+      test('bad requests are refused', async () => {
+        const s = await fresh();
+        await rejectsWithCode(s.putRequest(request('r1', 'yesterday')), 'AGENTDB_ERR_STORE_BAD_RECORD');
+        await rejectsWithCode(s.putRequest(request('r1', '2026-01-01T00:00:00.000Z', { state: 'maybe' as 'pending' })), 'AGENTDB_ERR_STORE_BAD_RECORD');
+        await rejectsWithCode(s.listRequests({ state: 'maybe' as 'pending' }), 'AGENTDB_ERR_STORE_BAD_RECORD');
+      });
+    });
+
+    describe('locks', () => {
+      test('active locks leave out removed and expired ones; removal happens once', async () => {
+        const s = await fresh();
+        const base = { reason: 'incident 42', createdBy: 'alice', createdAt: '2026-01-01T00:00:00.000Z' };
+        await s.putLock({ id: 'l1', target: { user: 'agent-1' }, ...base });
+        await s.putLock({ id: 'l2', target: { task: 'tsk_1' }, ...base, expiresAt: '2026-01-01T01:00:00.000Z' });
+        expect((await s.activeLocks('2026-01-01T00:30:00.000Z')).map((l) => l.id)).toEqual(['l1', 'l2']);
+        expect((await s.activeLocks('2026-01-01T02:00:00.000Z')).map((l) => l.id)).toEqual(['l1']);
+        expect(await s.removeLock('l1', 'bob', '2026-01-01T00:40:00.000Z')).toBe(true);
+        expect(await s.removeLock('l1', 'bob', '2026-01-01T00:41:00.000Z')).toBe(false);
+        expect((await s.activeLocks('2026-01-01T00:50:00.000Z')).map((l) => l.id)).toEqual(['l2']);
+        await rejectsWithCode(s.putLock({ id: 'l3', target: {}, ...base }), 'AGENTDB_ERR_STORE_BAD_RECORD');
       });
     });
 

@@ -1,3 +1,4 @@
+import { LATEST_SCHEMA_VERSION } from '../../src/store/sqlite/migrations.js';
 import { mkdtempSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +43,7 @@ describe('sqlite store file', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const db = new DatabaseSync(file);
     expect(db.prepare('PRAGMA journal_mode').get()?.['journal_mode']).toBe('wal');
-    expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()?.['v']).toBe(1);
+    expect(db.prepare('SELECT max(version) AS v FROM schema_version').get()?.['v']).toBe(LATEST_SCHEMA_VERSION);
     db.close();
   });
 
@@ -64,7 +65,7 @@ describe('sqlite store file', () => {
     expect(await b.lastAuditHash()).toBe(auditRecord(1).hash);
     await b.close();
     const db = new DatabaseSync(file);
-    expect(db.prepare('SELECT count(*) AS c FROM schema_version').get()?.['c']).toBe(1);
+    expect(db.prepare('SELECT count(*) AS c FROM schema_version').get()?.['c']).toBe(LATEST_SCHEMA_VERSION);
     db.close();
   });
 

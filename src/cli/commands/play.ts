@@ -16,13 +16,7 @@ export function register(program: Command): void {
       if (!['text', 'json'].includes(opts.format)) throw new UsageError(`--format ${opts.format}: use text or json`);
       const speed = opts.speed === undefined ? undefined : Number(opts.speed);
       if (speed !== undefined && !(speed > 0)) throw new UsageError('--speed takes a positive number');
-      const { api } = await ApiClient.fromProfile();
-      let rec: SessionRecording;
-      try {
-        rec = await api.get<SessionRecording>(`/v1/sessions/${encodeURIComponent(sid)}/recording`);
-      } finally {
-        await api.close();
-      }
+      const rec = await ApiClient.use((api) => api.get<SessionRecording>(`/v1/sessions/${encodeURIComponent(sid)}/recording`));
       if (opts.format === 'json') return printJson(rec);
       const color = isTty();
       if (speed === undefined) {

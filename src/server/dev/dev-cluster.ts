@@ -7,6 +7,7 @@ import pg from 'pg';
 import { startDevIdp, type DevIdp, type DevIdpClient } from '../../identity/index.js';
 import { configSchema, type Config } from '../config.js';
 import { startServer, type RunningServer } from '../services.js';
+import { demoRoles } from './demo-roles.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
 import { loadSampleData } from './sample-data.js';
 
@@ -21,6 +22,8 @@ export interface DevClusterOptions {
   databaseName?: string;
   fast?: boolean;
   log?: boolean;
+  /** adjusts the generated config before the server starts (tests: shorter review timeouts, a webhook) */
+  configure?: (config: Config) => void;
 }
 
 export interface DevInfo {
@@ -137,25 +140,7 @@ export async function startDevCluster(opts: DevClusterOptions): Promise<DevClust
           { match: { claim: 'client_id', values: ['demo-reviewer'] }, kind: 'bot', roles: ['reviewer'] },
         ],
       },
-      roles: {
-        'demo-agent': {
-          description: 'what an AI agent may do on the sample database',
-          maxTtl: '1h',
-          databases: [{ service: 'customers', names: [database], users: ['app_rw'] }],
-        },
-        support: {
-          description: 'people who look into customer problems',
-          maxTtl: '8h',
-          audit: true,
-          databases: [{ service: 'customers', names: [database], users: ['app_ro', 'app_rw'] }],
-        },
-        reviewer: {
-          description: 'reviews held statements and reads the audit log',
-          maxTtl: '1h',
-          audit: true,
-          databases: [{ service: 'customers', names: [database], users: ['app_ro'] }],
-        },
-      },
+      roles: demoRoles(database),
       databases: {
         customers: {
           host: pgUrl.hostname,
@@ -164,6 +149,7 @@ export async function startDevCluster(opts: DevClusterOptions): Promise<DevClust
         },
       },
     });
+    opts.configure?.(config);
     const server = await startServer(config, { dataDir, version: opts.version, log: !!opts.log });
     closers.push(() => server.close());
 

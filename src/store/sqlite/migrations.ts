@@ -63,6 +63,36 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    description: 'access requests (held statements, just-in-time roles) and locks',
+    sql: `
+      CREATE TABLE access_requests (
+        id          TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        requester   TEXT NOT NULL,
+        data        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        expires_at  TEXT NOT NULL,
+        decided_by  TEXT,
+        decided_at  TEXT,
+        reason      TEXT
+      ) WITHOUT ROWID;
+      CREATE INDEX access_requests_state ON access_requests (state, created_at);
+
+      CREATE TABLE locks (
+        id          TEXT PRIMARY KEY,
+        target      TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        expires_at  TEXT,
+        removed_at  TEXT,
+        removed_by  TEXT
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

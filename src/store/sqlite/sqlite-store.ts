@@ -2,7 +2,11 @@ import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 
 import { normalizeAuditQuery } from '../audit-query.js';
 import { StoreError } from '../errors.js';
 import {
+  checkAccessRequest,
   checkAuditRecord,
+  checkLock,
+  checkRequestState,
+  requireIsoTime,
   checkLoginSession,
   checkRecordingRecord,
   fromJsonText,
@@ -10,7 +14,10 @@ import {
   requireKey,
   toJsonText,
 } from '../record-checks.js';
-import type { AuditQuery, AuditRecord, LoginSessionRecord, RecordingRecord } from '../records.js';
+import type {
+  AccessRequestQuery, AccessRequestRecord, AccessRequestState, AuditQuery, AuditRecord, LockRecord, LoginSessionRecord, RecordingRecord,
+} from '../records.js';
+import { DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT } from '../audit-query.js';
 import type { Store } from '../store.js';
 import { AUDIT_COLUMNS, auditSearchSql } from './audit-search-sql.js';
 
@@ -75,6 +82,40 @@ function storeFailure(err: unknown, doing: string): StoreError {
     return new StoreError('AGENTDB_ERR_STORE_BUSY', `${doing} failed: the store file is locked by another process for too long`, { cause: err });
   }
   return new StoreError('AGENTDB_ERR_STORE_FAILED', `${doing} failed: ${detail}`, { cause: err });
+}
+
+const REQUEST_COLUMNS = 'id, kind, state, requester, data, created_at, expires_at, decided_by, decided_at, reason';
+
+function rowToRequest(row: Row): AccessRequestRecord {
+  const r: AccessRequestRecord = {
+    id: text(row, 'id'),
+    kind: text(row, 'kind') as AccessRequestRecord['kind'],
+    state: text(row, 'state') as AccessRequestState,
+    requester: text(row, 'requester'),
+    data: fromJsonText(text(row, 'data'), `access request ${text(row, 'id')} data`),
+    createdAt: text(row, 'created_at'),
+    expiresAt: text(row, 'expires_at'),
+  };
+  for (const [col, key] of [['decided_by', 'decidedBy'], ['decided_at', 'decidedAt'], ['reason', 'reason']] as const) {
+    const v = optionalText(row, col);
+    if (v !== undefined) r[key] = v;
+  }
+  return r;
+}
+
+function rowToLock(row: Row): LockRecord {
+  const l: LockRecord = {
+    id: text(row, 'id'),
+    target: fromJsonText(text(row, 'target'), `lock ${text(row, 'id')} target`) as LockRecord['target'],
+    reason: text(row, 'reason'),
+    createdBy: text(row, 'created_by'),
+    createdAt: text(row, 'created_at'),
+  };
+  for (const [col, key] of [['expires_at', 'expiresAt'], ['removed_at', 'removedAt'], ['removed_by', 'removedBy']] as const) {
+    const v = optionalText(row, col);
+    if (v !== undefined) l[key] = v;
+  }
+  return l;
 }
 
 export class SqliteStore implements Store {
@@ -244,6 +285,72 @@ export class SqliteStore implements Store {
     this.#run('storing a setting', () =>
       this.#stmt('INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, json),
     );
+  }
+
+  async putRequest(r: AccessRequestRecord): Promise<void> {
+    checkAccessRequest(r);
+    const data = toJsonText(r.data, `access request ${r.id} data`);
+    this.#run('storing an access request', () =>
+      this.#stmt(`INSERT INTO access_requests (${REQUEST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+        r.id, r.kind, r.state, r.requester, data, r.createdAt, r.expiresAt, r.decidedBy ?? null, r.decidedAt ?? null, r.reason ?? null,
+      ),
+    );
+  }
+
+  async getRequest(id: string): Promise<AccessRequestRecord | undefined> {
+    requireKey(id, 'access request id');
+    const row = this.#run('reading an access request', () => this.#stmt(`SELECT ${REQUEST_COLUMNS} FROM access_requests WHERE id = ?`).get(id));
+    return row === undefined ? undefined : rowToRequest(row);
+  }
+
+  async listRequests(q: AccessRequestQuery): Promise<AccessRequestRecord[]> {
+    if (q.state !== undefined) checkRequestState(q.state, 'request state filter');
+    const limit = Math.min(Math.max(1, Math.floor(q.limit ?? DEFAULT_AUDIT_LIMIT)), MAX_AUDIT_LIMIT);
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (q.state !== undefined) { where.push('state = ?'); params.push(q.state); }
+    if (q.kind !== undefined) { where.push('kind = ?'); params.push(q.kind); }
+    if (q.requester !== undefined) { where.push('requester = ?'); params.push(q.requester); }
+    const sql = `SELECT ${REQUEST_COLUMNS} FROM access_requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`;
+    return this.#run('listing access requests', () => this.#stmt(sql).all(...params, limit).map(rowToRequest));
+  }
+
+  async decideRequest(id: string, from: AccessRequestState, to: { state: AccessRequestState; decidedBy?: string; decidedAt: string; reason?: string; expiresAt?: string }): Promise<boolean> {
+    requireKey(id, 'access request id');
+    checkRequestState(from, 'current request state');
+    checkRequestState(to.state, 'new request state');
+    if (to.expiresAt !== undefined) requireIsoTime(to.expiresAt, 'request expiry');
+    return this.#run('deciding an access request', () => {
+      const res = this.#stmt('UPDATE access_requests SET state = ?, decided_by = ?, decided_at = ?, reason = ?, expires_at = coalesce(?, expires_at) WHERE id = ? AND state = ?').run(
+        to.state, to.decidedBy ?? null, to.decidedAt, to.reason ?? null, to.expiresAt ?? null, id, from,
+      );
+      return Number(res.changes) > 0;
+    });
+  }
+
+  async putLock(l: LockRecord): Promise<void> {
+    checkLock(l);
+    const target = toJsonText(l.target, `lock ${l.id} target`);
+    this.#run('storing a lock', () =>
+      this.#stmt('INSERT INTO locks (id, target, reason, created_by, created_at, expires_at, removed_at, removed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+        l.id, target, l.reason, l.createdBy, l.createdAt, l.expiresAt ?? null, l.removedAt ?? null, l.removedBy ?? null,
+      ),
+    );
+  }
+
+  async activeLocks(at: string): Promise<LockRecord[]> {
+    requireKey(at, 'time');
+    return this.#run('reading locks', () =>
+      this.#stmt('SELECT * FROM locks WHERE removed_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY created_at').all(at).map(rowToLock),
+    );
+  }
+
+  async removeLock(id: string, by: string, at: string): Promise<boolean> {
+    requireKey(id, 'lock id');
+    return this.#run('removing a lock', () => {
+      const res = this.#stmt('UPDATE locks SET removed_at = ?, removed_by = ? WHERE id = ? AND removed_at IS NULL').run(at, by, id);
+      return Number(res.changes) > 0;
+    });
   }
 
   async close(): Promise<void> {

@@ -30,13 +30,7 @@ export function register(audit: Command): void {
         const v = f[k];
         if (v !== undefined) params.set(k, v);
       }
-      const { api } = await ApiClient.fromProfile();
-      let events: AuditEvent[];
-      try {
-        events = (await api.get<{ events: AuditEvent[] }>(`/v1/audit/events?${params}`)).events;
-      } finally {
-        await api.close();
-      }
+      const { events } = await ApiClient.use((api) => api.get<{ events: AuditEvent[] }>(`/v1/audit/events?${params}`));
       if (f.format === 'json') {
         for (const e of events) printJson(e);
         return;

@@ -6,13 +6,7 @@ export function register(audit: Command): void {
     .command('verify')
     .description('check the audit log\'s hash chain: an edited, deleted or reordered event breaks it')
     .action(async () => {
-      const { api } = await ApiClient.fromProfile();
-      let r: { ok: boolean; count: number; broken?: { index: number; id: string; reason: string } };
-      try {
-        r = await api.get('/v1/audit/verify');
-      } finally {
-        await api.close();
-      }
+      const r = await ApiClient.use((api) => api.get<{ ok: boolean; count: number; broken?: { index: number; id: string; reason: string } }>('/v1/audit/verify'));
       if (!r.ok) {
         throw new ClientError('AGENTDB_ERR_AUDIT_BROKEN', `audit chain broken at event #${r.broken?.index} (${r.broken?.id}): ${r.broken?.reason}`);
       }

@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { ApiClient } from '../../client/index.js';
+import { UsageError } from '../exit-codes.js';
+import { formatTable, printJson } from '../output.js';
+
+interface LockView {
+  id: string;
+  target: { user?: string; task?: string };
+  reason: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('lock')
+    .description('stop an identity or a task now: no new certificates or sessions; open sessions end')
+    .option('--user <name>', 'identity to lock')
+    .option('--task <id>', 'task id to lock')
+    .option('--reason <text>', 'why; shown to whoever is locked out')
+    .option('--ttl <duration>', 'lift the lock by itself after this long')
+    .option('--list', 'list active locks')
+    .option('--format <format>', 'text or json', 'text')
+    .action(async (o: { user?: string; task?: string; reason?: string; ttl?: string; list?: boolean; format: string }) => {
+      if (o.list) {
+        const { locks } = await ApiClient.use((api) => api.get<{ locks: LockView[] }>('/v1/locks'));
+        if (o.format === 'json') return locks.forEach((l) => printJson(l));
+        process.stdout.write(locks.length
+          ? formatTable(['ID', 'TARGET', 'BY', 'SINCE', 'UNTIL', 'REASON'], locks.map((l) => [l.id, l.target.user ? `user ${l.target.user}` : `task ${l.target.task}`, l.createdBy, l.createdAt, l.expiresAt ?? '', l.reason]))
+          : 'No active locks.\n');
+        return;
+      }
+      if (!o.user === !o.task) throw new UsageError('lock either --user U or --task T');
+      if (!o.reason) throw new UsageError('say why with --reason TEXT');
+      const lock = await ApiClient.use((api) => api.post<LockView>('/v1/locks', { ...(o.user ? { user: o.user } : {}), ...(o.task ? { task: o.task } : {}), reason: o.reason, ...(o.ttl ? { ttl: o.ttl } : {}) }));
+      if (o.format === 'json') printJson(lock);
+      else process.stdout.write(`Locked ${o.user ? `user ${o.user}` : `task ${o.task}`} (${lock.id}); undo with agentdb unlock ${lock.id}\n`);
+    });
+
+  program
+    .command('unlock')
+    .description('remove a lock')
+    .argument('<id>')
+    .action(async (id: string) => {
+      await ApiClient.use((api) => api.call('DELETE', `/v1/locks/${encodeURIComponent(id)}`));
+      process.stdout.write(`Unlocked ${id}\n`);
+    });
+}

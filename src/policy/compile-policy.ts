@@ -1,0 +1,129 @@
+// The decision on a statement for an identity, from a role config compiled once: globs become predicates,
+// and the rule list for each combination of roles is built on first use and kept.
+//
+// Order of a decision:
+//   1. a statement that changes a protected setting (forced by a role, or one the parser relies on) is refused;
+//   2. rules, first match wins: AGENT_SAFE_RULES (when the `defaults` of any of the identity's roles say
+//      agent-safe; unset means agent-safe for agents and bots), then each role's rules in the order the
+//      identity lists its roles (the order of the task certificate), each role's rules in config order;
+//   3. no rule matched: an unclassified statement is refused, and so is anything from an agent or bot;
+//      a person's statement is allowed.
+import { AGENT_SAFE_RULES } from './agent-safe.js';
+import { compileRule, type CompiledRule } from './compile-rule.js';
+import { protectedNames, protectedSettingViolation } from './protected-settings.js';
+import type { Role } from './roles.js';
+import { forcedSettingNames } from './session-settings.js';
+import type { Analysis, AnalyzedStatement } from './statement.js';
+
+export interface Decision {
+  decision: 'allow' | 'deny' | 'review';
+  /** the rule that decided, or a built-in: 'forced-setting', 'unclassified', 'default', 'syntax', 'empty' */
+  rule?: string;
+  message?: string;
+}
+
+export interface PolicyIdentity {
+  name: string;
+  /** 'human' | 'agent' | 'bot'; anything else is treated as an agent */
+  kind: string;
+  roles: readonly string[];
+}
+
+export interface DecideOptions {
+  /** more setting names to protect, on top of the ones the identity's roles force */
+  forcedSettings?: Iterable<string>;
+}
+
+export interface CompiledPolicy {
+  /** Decides one statement. Synchronous; repeated decisions on the same (cached) analysis cost one lookup. */
+  decide(identity: PolicyIdentity, stmt: AnalyzedStatement, options?: DecideOptions): Decision;
+  /** Decides a whole query string: the strictest decision of its statements (deny > review > allow); a parse error is refused. */
+  decideAnalysis(identity: PolicyIdentity, analysis: Analysis, options?: DecideOptions): Decision;
+}
+
+interface RuleSet {
+  rules: readonly CompiledRule[];
+  forced: ReadonlySet<string>;
+  human: boolean;
+  roleList: string;
+  memo: WeakMap<AnalyzedStatement, Decision>;
+}
+
+const STRICTNESS: Readonly<Record<Decision['decision'], number>> = { allow: 0, review: 1, deny: 2 };
+
+export function compilePolicy(roles: Readonly<Record<string, Role>>): CompiledPolicy {
+  const agentSafe = AGENT_SAFE_RULES.map((r) => compileRule(r, 'agent-safe'));
+  const byRole = new Map<string, readonly CompiledRule[]>();
+  for (const [name, role] of Object.entries(roles)) byRole.set(name, role.rules.map((r) => compileRule(r, name)));
+  const sets = new Map<string, RuleSet>();
+
+  function ruleSet(identity: PolicyIdentity): RuleSet {
+    const key = `${identity.kind}\0${identity.roles.join('\0')}`;
+    let set = sets.get(key);
+    if (set) return set;
+    const human = identity.kind === 'human';
+    const known = identity.roles.filter((r) => roles[r] !== undefined);
+    const wantsSafe = known.some((r) => (roles[r]!.defaults ?? (human ? 'none' : 'agent-safe')) === 'agent-safe');
+    // An agent with no known role still gets the safe rules: there is no role to opt out.
+    const rules = [...(wantsSafe || (!human && known.length === 0) ? agentSafe : []), ...known.flatMap((r) => byRole.get(r) ?? [])];
+    set = {
+      rules,
+      forced: protectedNames(forcedSettingNames(roles, known)),
+      human,
+      roleList: identity.roles.join(', ') || 'none',
+      memo: new WeakMap(),
+    };
+    sets.set(key, set);
+    return set;
+  }
+
+  function evaluate(set: RuleSet, stmt: AnalyzedStatement, forced: ReadonlySet<string>): Decision {
+    const violation = protectedSettingViolation(stmt, forced);
+    if (violation) return { decision: 'deny', rule: 'forced-setting', message: violation };
+    if (stmt.kind === 'empty') return { decision: 'allow', rule: 'empty' };
+    for (const rule of set.rules) {
+      if (rule.matches(stmt)) return { decision: rule.action, rule: rule.name, message: rule.message };
+    }
+    if (stmt.unclassified !== undefined) {
+      return { decision: 'deny', rule: 'unclassified', message: `the statement could not be classified (${stmt.unclassified}), so it is refused` };
+    }
+    if (set.human) return { decision: 'allow', rule: 'default' };
+    return { decision: 'deny', rule: 'default', message: `no rule of your roles (${set.roleList}) allows this ${describe(stmt)}` };
+  }
+
+  function decide(identity: PolicyIdentity, stmt: AnalyzedStatement, options?: DecideOptions): Decision {
+    const set = ruleSet(identity);
+    if (options?.forcedSettings !== undefined) {
+      const forced = new Set(set.forced);
+      for (const n of protectedNames(options.forcedSettings)) forced.add(n);
+      return evaluate(set, stmt, forced);
+    }
+    let d = set.memo.get(stmt);
+    if (!d) {
+      d = Object.freeze(evaluate(set, stmt, set.forced));
+      set.memo.set(stmt, d);
+    }
+    return d;
+  }
+
+  function decideAnalysis(identity: PolicyIdentity, analysis: Analysis, options?: DecideOptions): Decision {
+    if (analysis.error !== undefined) {
+      return { decision: 'deny', rule: 'syntax', message: `the statement does not parse (${analysis.error}), so it is refused` };
+    }
+    let strictest: Decision = { decision: 'allow', rule: 'empty' };
+    for (const stmt of analysis.statements) {
+      const d = decide(identity, stmt, options);
+      if (STRICTNESS[d.decision] > STRICTNESS[strictest.decision] || strictest.rule === 'empty') strictest = d;
+      if (d.decision === 'deny') break;
+    }
+    return strictest;
+  }
+
+  return { decide, decideAnalysis };
+}
+
+function describe(stmt: AnalyzedStatement): string {
+  const what = stmt.kinds.join('/');
+  const on = stmt.tables.length > 0 ? ` on ${stmt.tables.join(', ')}` : '';
+  return `${what} statement${on}`;
+}

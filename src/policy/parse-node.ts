@@ -1,0 +1,54 @@
+// Reading libpg-query's JSON parse tree. A node is either wrapped ({"RangeVar": {...}}) where the field is a
+// generic Node, or bare where the field has a fixed type (InsertStmt.relation). Protobuf leaves default
+// values out, so {"ival": {}} is 0 and {"boolval": {}} is false.
+
+export type ParseObject = Record<string, unknown>;
+
+export function isObject(v: unknown): v is ParseObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The type and body of a wrapped node, or undefined for a bare one. Node types start upper-case, fields lower-case. */
+export function unwrap(v: ParseObject): [type: string, body: ParseObject] | undefined {
+  let type: string | undefined;
+  for (const key in v) {
+    if (type !== undefined) return undefined;
+    type = key;
+  }
+  if (type === undefined) return undefined;
+  const c = type.charCodeAt(0);
+  if (c < 65 || c > 90) return undefined;
+  const body = v[type];
+  return isObject(body) ? [type, body] : undefined;
+}
+
+/** The text of a constant (A_Const, or a cast of one: 'role'::text); null for NULL; undefined when not a constant. */
+export function constantText(v: unknown): string | null | undefined {
+  if (!isObject(v)) return undefined;
+  const w = unwrap(v);
+  if (!w) return undefined;
+  const [type, body] = w;
+  if (type === 'TypeCast') return constantText(body.arg);
+  if (type === 'String') return typeof body.sval === 'string' ? body.sval : '';
+  if (type === 'Integer') return String((body.ival as number | undefined) ?? 0);
+  if (type !== 'A_Const') return undefined;
+  if (body.isnull) return null;
+  const field = (name: string) => (isObject(body[name]) ? (body[name] as ParseObject)[name] : undefined);
+  if ('sval' in body) return String(field('sval') ?? '');
+  if ('ival' in body) return String(field('ival') ?? 0);
+  if ('fval' in body) return String(field('fval') ?? '0');
+  if ('boolval' in body) return field('boolval') ? 'true' : 'false';
+  if ('bsval' in body) return String(field('bsval') ?? '');
+  return undefined;
+}
+
+/** ["pg_catalog", "set_config"] from a list of String nodes. */
+export function nameParts(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  const out: string[] = [];
+  for (const item of list) {
+    const w = isObject(item) ? unwrap(item) : undefined;
+    if (w && w[0] === 'String' && typeof w[1].sval === 'string') out.push(w[1].sval);
+  }
+  return out;
+}

@@ -1,0 +1,182 @@
+// Access requests: statements held at the gateway for a person's decision, and just-in-time role requests.
+// The store is the record (compare-and-set, so two reviewers never both decide); the gateway waiting on a
+// held statement is woken in-process.
+import { randomBytes } from 'node:crypto';
+import type { AuditLog } from '../audit/index.js';
+import type { Identity } from '../identity/index.js';
+import { mayReview, type Role } from '../policy/index.js';
+import type { AccessRequestRecord, AccessRequestState, Store } from '../store/index.js';
+import type { Webhook } from './webhook.js';
+import { parseDuration } from './duration.js';
+
+export class AccessRequestError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+export interface HeldStatement {
+  sid: string;
+  identity: { name: string; kind: string; roles: string[] };
+  task: { id: string; reason: string; requester: string };
+  db: { service: string; name: string; user: string };
+  statement: { sql: string; params?: (string | null)[]; rule: string; message?: string };
+}
+
+export type ReviewOutcome =
+  | { approved: true; id: string; by: string }
+  | { approved: false; id: string; by?: string; reason: string; timedOut: boolean };
+
+const newId = (prefix: string) => `${prefix}_${randomBytes(9).toString('base64url')}`;
+const now = () => new Date().toISOString();
+
+export class AccessRequests {
+  private readonly waiting = new Map<string, (o: ReviewOutcome) => void>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly audit: AuditLog,
+    private readonly roles: Record<string, Role>,
+    private readonly webhook?: Webhook,
+  ) {}
+
+  /** Holds a statement until someone who may review for its database decides, or until `timeoutMs` passes. */
+  async hold(held: HeldStatement, timeoutMs: number): Promise<ReviewOutcome> {
+    const rec: AccessRequestRecord = {
+      id: newId('req'),
+      kind: 'statement',
+      state: 'pending',
+      requester: held.identity.name,
+      data: held,
+      createdAt: now(),
+      expiresAt: new Date(Date.now() + timeoutMs).toISOString(),
+    };
+    await this.store.putRequest(rec);
+    const outcome = new Promise<ReviewOutcome>((resolve) => this.waiting.set(rec.id, resolve));
+    await this.audit.write([{
+      type: 'request.created',
+      sid: held.sid,
+      identity: held.identity as AuditIdentity,
+      task: held.task,
+      db: held.db,
+      statement: { sql: held.statement.sql, ...(held.statement.params ? { params: held.statement.params } : {}), decision: 'review', rule: held.statement.rule },
+      details: { request: rec.id, kind: 'statement', expiresAt: rec.expiresAt },
+    }]);
+    void this.webhook?.send({ type: 'request.created', request: publicView(rec) });
+    const timer = setTimeout(() => void this.expire(rec), timeoutMs);
+    timer.unref();
+    const result = await outcome;
+    clearTimeout(timer);
+    return result;
+  }
+
+  private async expire(rec: AccessRequestRecord): Promise<void> {
+    if (!(await this.store.decideRequest(rec.id, 'pending', { state: 'expired', decidedAt: now(), reason: 'no reviewer decided in time' }))) return;
+    const held = rec.data as HeldStatement;
+    await this.audit.write([{ type: 'request.expired', identity: held.identity as AuditIdentity, task: held.task, db: held.db, sid: held.sid, details: { request: rec.id } }]).catch(() => undefined);
+    this.wake(rec.id, { approved: false, id: rec.id, reason: `review request ${rec.id} timed out: nobody approved it in time`, timedOut: true });
+  }
+
+  private wake(id: string, outcome: ReviewOutcome): void {
+    const resolve = this.waiting.get(id);
+    this.waiting.delete(id);
+    resolve?.(outcome);
+  }
+
+  async createRoleRequest(identity: Identity, role: string, reason: string): Promise<AccessRequestRecord> {
+    const r = this.roles[role];
+    if (!r) throw new AccessRequestError('AGENTDB_ERR_REQUEST_UNKNOWN_ROLE', `there is no role "${role}"`);
+    if (identity.roles.includes(role)) throw new AccessRequestError('AGENTDB_ERR_REQUEST_HAS_ROLE', `you already hold role "${role}"`);
+    if (!reason.trim()) throw new AccessRequestError('AGENTDB_ERR_REQUEST_REASON', 'say why you need the role with --reason');
+    const rec: AccessRequestRecord = {
+      id: newId('req'),
+      kind: 'role',
+      state: 'pending',
+      requester: identity.name,
+      data: { role, reason, identity: { name: identity.name, kind: identity.kind, roles: identity.roles } },
+      createdAt: now(),
+      // An unanswered role request lapses after a day.
+      expiresAt: new Date(Date.now() + 24 * 3600 * 1000).toISOString(),
+    };
+    await this.store.putRequest(rec);
+    await this.audit.write([{ type: 'request.created', identity: { name: identity.name, kind: identity.kind, roles: identity.roles }, details: { request: rec.id, kind: 'role', role, reason } }]);
+    void this.webhook?.send({ type: 'request.created', request: publicView(rec) });
+    return rec;
+  }
+
+  /** Pending requests (expired ones are marked as such on the way). */
+  async list(state?: AccessRequestState): Promise<AccessRequestRecord[]> {
+    const recs = await this.store.listRequests(state ? { state } : {});
+    const t = now();
+    for (const r of recs) {
+      if (r.state === 'pending' && r.expiresAt <= t && (await this.store.decideRequest(r.id, 'pending', { state: 'expired', decidedAt: t }))) r.state = 'expired';
+    }
+    return state ? recs.filter((r) => r.state === state) : recs;
+  }
+
+  /** Databases a request touches: the statement's, or every database the requested role grants. */
+  private databasesOf(rec: AccessRequestRecord): string[] {
+    if (rec.kind === 'statement') return [(rec.data as HeldStatement).db.service];
+    const role = this.roles[(rec.data as { role: string }).role];
+    return [...new Set((role?.databases ?? []).map((g) => g.service))];
+  }
+
+  /** Whether `identity` may decide this request (not its own; a role that may review for every database it touches). */
+  mayDecide(identity: Identity, rec: AccessRequestRecord): boolean {
+    const dbs = this.databasesOf(rec);
+    return rec.requester !== identity.name && dbs.length > 0 && dbs.every((db) => mayReview(this.roles, identity.roles, db));
+  }
+
+  async decide(reviewer: Identity, id: string, approve: boolean, reason?: string): Promise<AccessRequestRecord> {
+    const rec = await this.store.getRequest(id);
+    if (!rec) throw new AccessRequestError('AGENTDB_ERR_REQUEST_NOT_FOUND', `no request ${id}`, 404);
+    if (rec.requester === reviewer.name) throw new AccessRequestError('AGENTDB_ERR_REQUEST_SELF', 'you cannot decide your own request', 403);
+    if (!this.mayDecide(reviewer, rec)) {
+      throw new AccessRequestError('AGENTDB_ERR_REQUEST_FORBIDDEN', `${reviewer.name} holds no role that may review for ${this.databasesOf(rec).join(', ') || 'this request'}`, 403);
+    }
+    if (rec.state !== 'pending') throw new AccessRequestError('AGENTDB_ERR_REQUEST_DECIDED', `request ${id} is already ${rec.state}`, 409);
+    const t = now();
+    let expiresAt: string | undefined;
+    if (approve && rec.kind === 'role') {
+      // The grant lasts at most the role's maxTtl from approval.
+      const role = this.roles[(rec.data as { role: string }).role]!;
+      expiresAt = new Date(Date.now() + parseDuration(role.maxTtl)).toISOString();
+    }
+    const ok = await this.store.decideRequest(id, 'pending', {
+      state: approve ? 'approved' : 'denied', decidedBy: reviewer.name, decidedAt: t, ...(reason ? { reason } : {}), ...(expiresAt ? { expiresAt } : {}),
+    });
+    if (!ok) throw new AccessRequestError('AGENTDB_ERR_REQUEST_DECIDED', `request ${id} was decided or expired meanwhile`, 409);
+    const held = rec.kind === 'statement' ? (rec.data as HeldStatement) : undefined;
+    await this.audit.write([{
+      type: approve ? 'request.approved' : 'request.denied',
+      identity: { name: reviewer.name, kind: reviewer.kind, roles: reviewer.roles },
+      ...(held ? { sid: held.sid, task: held.task, db: held.db } : {}),
+      ...(reason ? { message: reason } : {}),
+      details: { request: id, kind: rec.kind, requester: rec.requester, ...(expiresAt ? { grantUntil: expiresAt } : {}) },
+    }]);
+    this.wake(id, approve ? { approved: true, id, by: reviewer.name } : { approved: false, id, by: reviewer.name, reason: `denied by ${reviewer.name}${reason ? `: ${reason}` : ''}`, timedOut: false });
+    return (await this.store.getRequest(id))!;
+  }
+
+  /** Roles granted just in time to `identity` and still valid: they may go into its next certificate. */
+  async grantedRoles(identityName: string): Promise<{ role: string; request: string; until: Date }[]> {
+    const approved = await this.store.listRequests({ state: 'approved', kind: 'role', requester: identityName });
+    const out: { role: string; request: string; until: Date }[] = [];
+    for (const r of approved) {
+      const until = new Date(r.expiresAt);
+      if (until > new Date()) out.push({ role: (r.data as { role: string }).role, request: r.id, until });
+    }
+    return out;
+  }
+}
+
+type AuditIdentity = { name: string; kind: 'human' | 'agent' | 'bot'; roles: string[] };
+
+/** What a reviewer sees of a request. */
+export function publicView(r: AccessRequestRecord): Record<string, unknown> {
+  return { id: r.id, kind: r.kind, state: r.state, requester: r.requester, createdAt: r.createdAt, expiresAt: r.expiresAt, decidedBy: r.decidedBy, reason: r.reason, ...(r.data as object) };
+}

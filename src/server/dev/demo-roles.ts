@@ -1,0 +1,75 @@
+// The roles of `agentdb demo` and `--dev`. One place, so the policy corpus test decides statements with
+// exactly the rules the demo runs (test/fixtures/policy-corpus.yaml).
+import type { RoleInput } from '../../policy/index.js';
+
+/** The demo roles, for the sample database `database` (behind the database service "customers"). */
+export function demoRoles(database: string): Record<string, RoleInput> {
+  return {
+    'demo-agent': {
+      description: 'what an AI agent may do on the sample database',
+      maxTtl: '1h',
+      databases: [{ service: 'customers', names: [database], users: ['app_rw'] }],
+      // The shipped agent rules (no DDL/DCL, DO, CALL, COPY PROGRAM/file, role changes, server functions;
+      // UPDATE/DELETE without WHERE held for review) come before these.
+      defaults: 'agent-safe',
+      rules: [
+        {
+          name: 'session-housekeeping',
+          action: 'allow',
+          match: { kinds: ['transaction', 'show', 'cursor', 'deallocate', 'empty'] },
+        },
+        {
+          name: 'client-settings',
+          action: 'allow',
+          match: {
+            kinds: ['set'],
+            settings: [
+              'application_name', 'client_encoding', 'datestyle', 'timezone', 'intervalstyle', 'extra_float_digits',
+              'client_min_messages', 'bytea_output', 'lock_timeout', 'transaction_*',
+            ],
+          },
+        },
+        {
+          // System catalogs are read for schema introspection (psql \d, ORMs); the sensitive ones are refused
+          // by agent-safe:no-sensitive-catalogs first.
+          name: 'read-customers-and-orders',
+          action: 'allow',
+          match: {
+            kinds: ['select', 'copy-out', 'explain'],
+            reads: ['public.customers', 'public.orders', 'pg_catalog.*', 'information_schema.*'],
+          },
+        },
+        {
+          name: 'write-orders',
+          action: 'allow',
+          match: { kinds: ['insert', 'update', 'copy-in'], writes: ['public.orders'], reads: ['public.customers', 'public.orders'] },
+        },
+      ],
+      session: { settings: { statement_timeout: '30s', 'app.region': '{{traits.region}}' } },
+      budget: { rows: 10_000 },
+    },
+    analyst: {
+      description: 'read-only look at the sample data; requested just in time (agentdb request create --role analyst)',
+      maxTtl: '30m',
+      databases: [{ service: 'customers', names: [database], users: ['app_ro'] }],
+      defaults: 'agent-safe',
+      rules: [
+        { name: 'read-only', action: 'allow', match: { kinds: ['select', 'show', 'transaction', 'empty'], reads: ['public.customers', 'public.orders', 'pg_catalog.*'] } },
+      ],
+    },
+    support: {
+      description: 'people who look into customer problems',
+      maxTtl: '8h',
+      audit: true,
+      databases: [{ service: 'customers', names: [database], users: ['app_ro', 'app_rw'] }],
+      review: { databases: ['customers'] },
+    },
+    reviewer: {
+      description: 'reviews held statements and reads the audit log',
+      maxTtl: '1h',
+      audit: true,
+      databases: [{ service: 'customers', names: [database], users: ['app_ro'] }],
+      review: { databases: ['customers'] },
+    },
+  };
+}

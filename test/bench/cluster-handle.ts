@@ -1,0 +1,68 @@
+// The bench's side of cluster-process.ts: starts it, waits until it is ready, asks it for its memory.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { DevInfo } from '../../src/server/index.js';
+import { BenchError } from './errors.js';
+
+export interface ClusterProcess {
+  info: DevInfo;
+  pid: number;
+  dataDir: string;
+  /** resident set size and live heap after a full garbage collection, in bytes */
+  memory(): Promise<{ rss: number; heapUsed: number }>;
+  stop(): Promise<void>;
+}
+
+const CHILD = path.join(import.meta.dirname, 'cluster-process.ts');
+const START_TIMEOUT_MS = 120_000;
+
+type ChildMessage =
+  | { type: 'ready'; info: DevInfo }
+  | { type: 'failed'; message: string }
+  | { type: 'memory'; rss: number; heapUsed: number; gc: boolean };
+
+export async function startClusterProcess(opts: { adminUrl: string; databaseName: string; dataDir: string }): Promise<ClusterProcess> {
+  const child = spawn(process.execPath, ['--expose-gc', '--no-warnings', CHILD, JSON.stringify(opts)], {
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (child.connected) child.send({ type: 'close' });
+    else child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const info = await new Promise<DevInfo>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new BenchError('AGENTDB_ERR_BENCH_CLUSTER', `the agentdb server did not start within ${START_TIMEOUT_MS / 1000} s\n${stderr}`)), START_TIMEOUT_MS);
+    child.on('message', (m: ChildMessage) => {
+      if (m.type === 'ready') resolve(m.info);
+      if (m.type === 'failed') reject(new BenchError('AGENTDB_ERR_BENCH_CLUSTER', `the agentdb server did not start: ${m.message}`));
+    });
+    child.once('exit', (code) => reject(new BenchError('AGENTDB_ERR_BENCH_CLUSTER', `the agentdb server exited (${code}) while starting (was \`npm run build\` run?)\n${stderr}`)));
+    child.once('error', reject);
+  }).catch(async (err: unknown) => {
+    await kill();
+    throw err;
+  });
+  return {
+    info,
+    pid: child.pid!,
+    dataDir: opts.dataDir,
+    memory: () =>
+      new Promise((resolve, reject) => {
+        const onMessage = (m: ChildMessage) => {
+          if (m.type !== 'memory') return;
+          child.off('message', onMessage);
+          if (!m.gc) reject(new BenchError('AGENTDB_ERR_BENCH_CLUSTER', 'the server process runs without --expose-gc; its memory cannot be measured'));
+          else resolve({ rss: m.rss, heapUsed: m.heapUsed });
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'memory' });
+      }),
+    stop: kill,
+  };
+}

@@ -1,0 +1,75 @@
+// The four ways a client reaches the same database in the bench, and how libpq programs (pgbench) and
+// node-postgres are told to take each. Every path is encrypted from the client: the direct path and
+// pgbouncer with sslmode=verify-ca against the bench CA, the gateway with the task certificate, and the full
+// path on loopback to `agentdb proxy`, which holds the TLS tunnel to the gateway.
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type pg from 'pg';
+
+export const PATH_NAMES = ['direct', 'pgbouncer', 'gateway', 'full'] as const;
+export type PathName = (typeof PATH_NAMES)[number];
+
+export const PATH_LABELS: Record<PathName, string> = {
+  direct: 'direct (TLS to PostgreSQL)',
+  pgbouncer: 'pgbouncer (session mode, client TLS)',
+  gateway: 'gateway (task certificate, no proxy)',
+  full: 'full path (agentdb proxy -> gateway)',
+};
+
+export interface Endpoint {
+  path: PathName;
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  /** the direct and pgbouncer paths log in with the database password; the others never see one */
+  password?: string;
+  tls?: {
+    rootCertFile: string;
+    caPem: string;
+    /** a client certificate: the task certificate on the gateway path */
+    client?: { certFile: string; keyFile: string; certPem: string; keyPem: string };
+  };
+}
+
+// A file that is never there: libpq then reads no password file at all (/dev/null would draw a warning).
+const NO_PASSFILE = path.join(tmpdir(), 'agentdb-bench-no-such-pgpass');
+
+/** A libpq connection string plus the environment to run a libpq program with (the password stays out of argv). */
+export function libpq(e: Endpoint): { conninfo: string; env: NodeJS.ProcessEnv } {
+  const words: Record<string, string> = {
+    host: e.host,
+    port: String(e.port),
+    dbname: e.database,
+    user: e.user,
+    sslmode: e.tls ? 'verify-ca' : 'disable',
+    connect_timeout: '30',
+    ...(e.tls ? { sslrootcert: e.tls.rootCertFile } : {}),
+    ...(e.tls?.client ? { sslcert: e.tls.client.certFile, sslkey: e.tls.client.keyFile } : {}),
+  };
+  const conninfo = Object.entries(words).map(([k, v]) => `${k}='${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(' ');
+  // Nothing of the machine's own libpq settings (PGSSLMODE, PGOPTIONS, ~/.pgpass) may change what is measured.
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PG')) env[k] = v;
+  env.PGPASSFILE = NO_PASSFILE;
+  if (e.password !== undefined) env.PGPASSWORD = e.password;
+  return { conninfo, env };
+}
+
+export function nodePg(e: Endpoint): pg.ClientConfig {
+  return {
+    host: e.host,
+    port: e.port,
+    database: e.database,
+    user: e.user,
+    ...(e.password !== undefined ? { password: e.password } : {}),
+    ssl: e.tls
+      ? {
+          ca: e.tls.caPem,
+          // verify-ca, as for libpq: the chain is checked, the host name is not (the servers are all on loopback)
+          checkServerIdentity: () => undefined,
+          ...(e.tls.client ? { cert: e.tls.client.certPem, key: e.tls.client.keyPem } : {}),
+        }
+      : false,
+  };
+}
