@@ -3,7 +3,8 @@
 // not know passes them, which is why masked columns are masked by origin.
 //
 // Built once per policy and called on every text value of every result, so the common case — a value with
-// nothing in it — costs one regex test. Each match is replaced inside the value by a tag ('[email]', '[card]',
+// nothing in it — costs one loop over its characters: each detector has a precondition (enough digits, an
+// '@', a character its shapes need) checked before any regex runs, and a non-global probe before a replace. Each match is replaced inside the value by a tag ('[email]', '[card]',
 // ...): tags hold no digit, '@', quote, comma, brace or backslash, so no detector matches a tag, and a tag
 // inside JSON strings, array literals, records or COPY rows keeps them well-formed.
 import { ibanValid, luhnValid } from './checksums.js';
@@ -19,16 +20,35 @@ export const DETECTOR_TAGS: Readonly<Record<DetectorKind, string>> = {
   secret: '[secret]',
 };
 
+/** Cheap facts about a value, counted once, that rule detectors out before any regex runs. */
+interface Facts {
+  digits: number;
+  dash: boolean;
+  at: boolean;
+  upper: boolean;
+  /** a character every secret shape needs: J (eyJ), _, -, A (AKIA, AIza), B (Bearer) */
+  shapeish: boolean;
+  /** ':' or '=', which a secret assignment (password=...) needs */
+  assignish: boolean;
+}
+
 /** A detector pass: the rewritten text, or undefined when nothing in it matched. */
-type Pass = (text: string) => string | undefined;
+type Pass = (text: string, facts: Facts) => string | undefined;
+
+/** A non-global twin of a global regex, for a test() that leaves no lastIndex behind. */
+function probe(re: RegExp): RegExp {
+  return new RegExp(re.source, re.flags.replace('g', ''));
+}
 
 // ---- email
 
 const EMAIL =
   /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])/g;
 
-const emailPass: Pass = (text) => {
-  if (!text.includes('@')) return undefined;
+const EMAIL_PROBE = probe(EMAIL);
+
+const emailPass: Pass = (text, facts) => {
+  if (!facts.at || !EMAIL_PROBE.test(text)) return undefined;
   return replaceAll(text, EMAIL, () => DETECTOR_TAGS.email);
 };
 
@@ -38,7 +58,7 @@ const emailPass: Pass = (text) => {
 // '3.14159...' are not cards. The run is cut into candidates below, since a card can sit next to another number.
 const DIGIT_RUN = /(?<![\w.])\d(?:[ -]?\d)*(?![\w]|\.\d)/g;
 
-const cardPass: Pass = (text) => replaceAll(text, DIGIT_RUN, maskCardsInRun);
+const cardPass: Pass = (text, facts) => (facts.digits < 13 ? undefined : replaceAll(text, DIGIT_RUN, maskCardsInRun));
 
 function maskCardsInRun(run: string): string | undefined {
   const compact = run.replace(/[ -]/g, '');
@@ -88,16 +108,39 @@ function cardWindowEnd(groups: string[], i: number): number {
   return best;
 }
 
+/** Luhn-valid, and a length a card brand with that first digit issues (IIN ranges, roughly). */
 function isCard(digits: string): boolean {
-  const first = digits.charCodeAt(0);
-  return first >= 50 && first <= 54 && luhnValid(digits);
+  const n = digits.length;
+  const two = Number(digits.slice(0, 2));
+  let lengthOk: boolean;
+  switch (digits[0]) {
+    case '4': // Visa
+      lengthOk = n === 13 || n === 16 || n === 19;
+      break;
+    case '2': // Mastercard 2221-2720
+    case '5': // Mastercard 51-55; Maestro 50, 56-58
+      lengthOk = two >= 51 && two <= 55 ? n === 16 : digits[0] === '2' ? n === 16 : n >= 12;
+      break;
+    case '3': // Amex 34/37: 15; JCB 35: 16-19; Diners 30/36/38/39: 14-19
+      lengthOk = two === 34 || two === 37 ? n === 15 : two === 35 ? n >= 16 : n >= 14;
+      break;
+    case '6': // Discover, UnionPay, Maestro
+      lengthOk = n >= 16 || (n >= 12 && (two === 63 || two === 67));
+      break;
+    default:
+      return false;
+  }
+  return lengthOk && luhnValid(digits);
 }
 
 // ---- US social security number: ddd-dd-dddd without the never-issued areas 000, 666 and 9xx
 
 const SSN = /(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])/g;
 
-const ssnPass: Pass = (text) => replaceAll(text, SSN, () => DETECTOR_TAGS.ssn);
+const SSN_PROBE = probe(SSN);
+
+const ssnPass: Pass = (text, facts) =>
+  facts.digits < 9 || !facts.dash || !SSN_PROBE.test(text) ? undefined : replaceAll(text, SSN, () => DETECTOR_TAGS.ssn);
 
 // ---- phone numbers: a leading + or separators in the places phone numbers have them, never a bare run of
 // digits (order ids, amounts, timestamps)
@@ -107,21 +150,25 @@ const PHONE = new RegExp(
     // E.164 and international: +country then groups, 8-15 digits in all (checked below)
     String.raw`(?<![\w+])\+[1-9]\d{0,2}(?:[ .-]?(?:\(\d{1,4}\)|\d{1,5})){1,6}`,
     // NANP: (415) 555-2671, 415-555-2671, 415.555.2671, 415 555 2671
-    String.raw`(?<![\w+(.-])(?:\([2-9]\d\d\)[ .-]?|[2-9]\d\d[ .-])\d{3}[ .-]\d{4}`,
+    String.raw`(?<![\w+(.-]|\d[ .-])(?:\([2-9]\d\d\)[ .-]?|[2-9]\d\d[ .-])\d{3}[ .-]\d{4}`,
     // European national numbers with a trunk 0: 030 1234567, 06 12 34 56 78, (030) 123-4567, 020 7946 0958
-    String.raw`(?<![\w+(./-])(?:\(0\d{1,4}\)|0\d{1,4})[ /-]\d{2,8}(?:[ -]\d{2,4}){0,4}`,
+    String.raw`(?<![\w+(./-]|\d[ /-])(?:\(0[1-9]\d{0,3}\)|0[1-9]\d{0,3})[ /-]\d{2,8}(?:[ -]\d{2,4}){0,4}`,
   ]
     .map((p) => `(?:${p})`)
     .join('|') + String.raw`(?![\w]|[-./]\d)`,
   'g',
 );
 
-const phonePass: Pass = (text) =>
-  replaceAll(text, PHONE, (m) => {
+const PHONE_PROBE = probe(PHONE);
+
+const phonePass: Pass = (text, facts) =>
+  facts.digits < 8 || !PHONE_PROBE.test(text)
+    ? undefined
+    : replaceAll(text, PHONE, (m) => {
     const digits = countDigits(m);
     if (m.charCodeAt(0) === 43 /* + */) return digits >= 8 && digits <= 15 ? DETECTOR_TAGS.phone : undefined;
     return digits >= 9 && digits <= 12 ? DETECTOR_TAGS.phone : undefined;
-  });
+      });
 
 function countDigits(s: string): number {
   let n = 0;
@@ -136,11 +183,15 @@ function countDigits(s: string): number {
 
 const IBAN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])/g;
 
-const ibanPass: Pass = (text) =>
-  replaceAll(text, IBAN, (m) => {
-    const compact = m.replace(/ /g, '');
-    return ibanValid(compact) ? DETECTOR_TAGS.iban : undefined;
-  });
+const IBAN_PROBE = probe(IBAN);
+
+const ibanPass: Pass = (text, facts) =>
+  facts.digits < 4 || !facts.upper || text.length < 15 || !IBAN_PROBE.test(text)
+    ? undefined
+    : replaceAll(text, IBAN, (m) => {
+        const compact = m.replace(/ /g, '');
+        return ibanValid(compact) ? DETECTOR_TAGS.iban : undefined;
+      });
 
 // ---- secrets: tokens with a known shape, and values assigned to a key that names a secret
 
@@ -175,9 +226,18 @@ const SECRET_SHAPES = new RegExp(
 const SECRET_ASSIGNMENT =
   /(\b(?:api[_-]?key|api[_-]?secret|secret(?:[_-]?key)?|access[_-]?key|auth[_-]?token|token|passw(?:or)?d|pwd)["']?\s*[:=]\s*["']?)([A-Za-z0-9._~+/=!#$%^&*-]{8,})/gi;
 
-const secretPass: Pass = (text) => {
-  const shaped = replaceAll(text, SECRET_SHAPES, () => DETECTOR_TAGS.secret);
+// Case-sensitive, as the shapes are: cheap enough to run on every value with a dash or an underscore.
+const SECRET_SHAPE_TRIGGER = /eyJ|[sr]k[-_]|gh[pousr]_|github_pat_|xox[abprs]-|A[KS]IA|AIza|Bearer|-----BEGIN/;
+const SECRET_SHAPES_PROBE = probe(SECRET_SHAPES);
+const SECRET_ASSIGNMENT_PROBE = probe(SECRET_ASSIGNMENT);
+
+const secretPass: Pass = (text, facts) => {
+  const shaped =
+    facts.shapeish && SECRET_SHAPE_TRIGGER.test(text) && SECRET_SHAPES_PROBE.test(text)
+      ? replaceAll(text, SECRET_SHAPES, () => DETECTOR_TAGS.secret)
+      : undefined;
   const base = shaped ?? text;
+  if (!facts.assignish || !SECRET_ASSIGNMENT_PROBE.test(base)) return shaped;
   let changed = false;
   const assigned = base.replace(SECRET_ASSIGNMENT, (m, key: string, value: string) => {
     if (value === DETECTOR_TAGS.secret) return m;
@@ -188,17 +248,6 @@ const secretPass: Pass = (text) => {
 };
 
 // ---- the scanner
-
-// Cheap tests that rule a value out before any detector runs: most values hold no '@', no digit and no
-// secret-looking prefix.
-const TRIGGERS: Readonly<Record<DetectorKind, string>> = {
-  email: '@',
-  card: '\\d',
-  ssn: '\\d',
-  phone: '\\d',
-  iban: '\\d',
-  secret: String.raw`eyJ|[sr]k[-_]|gh[pousr]_|github_pat_|xox[abprs]-|A[KS]IA|AIza|Bearer|-----BEGIN|secret|token|passw|pwd|api[-_]?key|access[-_]?key`,
-};
 
 // Order matters: secrets and emails first (they contain digit runs the number detectors would cut up), IBAN
 // before card (its digits), SSN before phone.
@@ -213,28 +262,49 @@ const PASSES: readonly [DetectorKind, Pass][] = [
 
 export class ContentScanner {
   readonly kinds: ReadonlySet<DetectorKind>;
-  private readonly trigger: RegExp;
   private readonly passes: readonly Pass[];
 
   constructor(kinds: Iterable<DetectorKind>) {
     const set = new Set<DetectorKind>();
     for (const k of kinds) if ((DETECTOR_KINDS as readonly string[]).includes(k)) set.add(k);
     this.kinds = set;
-    const triggers = [...new Set([...set].map((k) => TRIGGERS[k]))];
-    this.trigger = triggers.length ? new RegExp(triggers.join('|'), 'i') : /$^/;
     this.passes = PASSES.filter(([k]) => set.has(k)).map(([, p]) => p);
   }
 
   /** The value with every match replaced by its tag; the very same string when nothing matched. */
   scan(text: string): string {
-    if (this.passes.length === 0 || !this.trigger.test(text)) return text;
+    if (this.passes.length === 0) return text;
+    // One loop over the characters rules most values out: no digit, no '@', nothing a secret needs.
+    const facts = countFacts(text);
+    if (facts.digits === 0 && !facts.at && !facts.shapeish && !facts.assignish) return text;
     let out = text;
     for (const pass of this.passes) {
-      const r = pass(out);
+      const r = pass(out, facts);
       if (r !== undefined) out = r;
     }
     return out;
   }
+}
+
+function countFacts(text: string): Facts {
+  let digits = 0;
+  let dash = false;
+  let at = false;
+  let upper = false;
+  let shapeish = false;
+  let assignish = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c >= 65 && c <= 90) {
+      upper = true;
+      if (c === 74 /* J */ || c === 65 /* A */ || c === 66 /* B */) shapeish = true;
+    } else if (c === 45) dash = shapeish = true;
+    else if (c === 64) at = true;
+    else if (c === 95 /* _ */) shapeish = true;
+    else if (c === 58 /* : */ || c === 61 /* = */) assignish = true;
+  }
+  return { digits, dash, at, upper, shapeish, assignish };
 }
 
 /** String.replace with a replacer that may decline a match (undefined keeps it); undefined when nothing changed. */

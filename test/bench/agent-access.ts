@@ -9,6 +9,7 @@ import { ApiClient } from '../../src/client/index.js';
 import type { DevInfo } from '../../src/server/index.js';
 import { agentdb } from '../helpers/cluster.js';
 import { BenchError } from './errors.js';
+import type { Endpoint } from './paths.js';
 
 export const AGENT = 'demo-agent';
 
@@ -84,5 +85,14 @@ export async function taskCertFiles(login: AgentLogin, target: Omit<CertRequest,
     keyPem: key.privateKeyPem,
     caPem: issued.caPem,
     remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** How a client that presents the task certificate itself reaches the gateway over TLS. */
+export function gatewayTls(cert: ClientCertFiles): NonNullable<Endpoint['tls']> {
+  return {
+    rootCertFile: cert.rootCertFile,
+    caPem: cert.caPem,
+    client: { certFile: cert.certFile, keyFile: cert.keyFile, certPem: cert.certPem, keyPem: cert.keyPem },
   };
 }

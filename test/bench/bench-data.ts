@@ -19,6 +19,7 @@ const LARGE_ROWS = 1_000_000;
 /** pgbench -i at `scale`, and the large table: 1,000,000 rows of about 150 bytes. */
 export async function loadBenchData(pgbench: string, adminUrl: string, scale: number, dbUser: string): Promise<LargeTable> {
   const u = new URL(adminUrl);
+  // The superuser without TLS: setup, not a measured path.
   const admin = { path: 'direct' as const, host: u.hostname, port: Number(u.port), database: decodeURIComponent(u.pathname.slice(1)), user: 'postgres', password: decodeURIComponent(u.password) };
   const { conninfo, env } = libpq(admin);
   // Server-side generation (G) is the quickest way to fill the tables.

@@ -21,7 +21,17 @@ type ChildMessage =
   | { type: 'failed'; message: string }
   | { type: 'memory'; rss: number; heapUsed: number; gc: boolean };
 
-export async function startClusterProcess(opts: { adminUrl: string; databaseName: string; dataDir: string }): Promise<ClusterProcess> {
+export interface ClusterProcessOptions {
+  /** superuser URL of the PostgreSQL the gateway fronts */
+  adminUrl: string;
+  databaseName: string;
+  dataDir: string;
+  /** the role the bench logs in with, and the relations it must be allowed to read */
+  role: string;
+  tables: string[];
+}
+
+export async function startClusterProcess(opts: ClusterProcessOptions): Promise<ClusterProcess> {
   const child = spawn(process.execPath, ['--expose-gc', '--no-warnings', CHILD, JSON.stringify(opts)], {
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });

@@ -3,17 +3,36 @@
 // itself rather than sharing the bench's, and so its RSS is its own. Node runs this file directly (type
 // stripping), so it loads the server from the build in dist/, which `npm run bench` makes first.
 //
-// argv[2]: JSON {adminUrl, databaseName, dataDir}. Messages from the parent: {type: 'memory'} is answered
+// The policy is the demo's, as shipped (`demoRoles`: the agent-safe defaults and the demo agent's statement
+// rules, forced session settings, data budget), with two changes so the bench's own tables can be read at
+// all: one more allow rule naming them, and a data budget too large to run out during a run (it is still
+// counted on every row, as in production).
+//
+// argv[2]: JSON {adminUrl, databaseName, dataDir, role, tables}. Messages from the parent: {type: 'memory'} is answered
 // with {type: 'memory', rss, heapUsed} after a full garbage collection; {type: 'close'} ends the process.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 type ServerModule = typeof import('../../src/server/index.js');
+type Config = import('../../src/server/index.js').Config;
 
 interface ChildOptions {
   adminUrl: string;
   databaseName: string;
   dataDir: string;
+  /** the role the bench's client logs in with */
+  role: string;
+  /** relations the bench reads, schema-qualified */
+  tables: string[];
+}
+
+const BUDGET_NEVER_REACHED = 1e15;
+
+function allowBenchTables(config: Config): void {
+  const role = config.roles[options.role];
+  if (!role) throw new Error(`the dev cluster's config has no role "${options.role}" to run the bench as`);
+  role.rules = [...role.rules, { name: 'bench-tables', action: 'allow', match: { kinds: ['select'], reads: options.tables } }];
+  if (role.budget) role.budget = { ...(role.budget.rows ? { rows: BUDGET_NEVER_REACHED } : {}), ...(role.budget.bytes ? { bytes: BUDGET_NEVER_REACHED } : {}) };
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
@@ -22,7 +41,13 @@ const send = (msg: object) => process.send?.(msg);
 try {
   const distServer = pathToFileURL(path.resolve(import.meta.dirname, '../../dist/server/index.js')).href;
   const { startDevCluster } = (await import(distServer)) as ServerModule;
-  const cluster = await startDevCluster({ dataDir: options.dataDir, version: 'bench', adminUrl: options.adminUrl, databaseName: options.databaseName });
+  const cluster = await startDevCluster({
+    dataDir: options.dataDir,
+    version: 'bench',
+    adminUrl: options.adminUrl,
+    databaseName: options.databaseName,
+    configure: allowBenchTables,
+  });
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= cluster.close().finally(() => process.exit(0));

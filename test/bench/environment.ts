@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { devDatabasePassword } from '../../src/server/index.js';
 import { startProxyCli } from '../helpers/cluster.js';
-import { loginAgent, taskCertFiles, type AgentLogin } from './agent-access.js';
-import { loadBenchData, type LargeTable } from './bench-data.js';
+import { AGENT, gatewayTls, loginAgent, taskCertFiles, type AgentLogin } from './agent-access.js';
+import { LARGE_TABLE, loadBenchData, PGBENCH_TABLES, type LargeTable } from './bench-data.js';
 import { startClusterProcess, type ClusterProcess } from './cluster-handle.js';
 import type { Endpoint, PathName } from './paths.js';
 import { startPgbouncer } from './pgbouncer.js';
@@ -27,11 +27,11 @@ export interface BenchEnv {
   endpoint(path: PathName): Endpoint | undefined;
   /** superuser on the bench database, straight to PostgreSQL (setup and checks, never measured) */
   adminUrl: string;
-  /** superuser on the postgres database, for another agentdb server on the same PostgreSQL */
-  superuserUrl: string;
   /** the run's private directory, removed by close() */
   dir: string;
   cluster: ClusterProcess;
+  /** another agentdb server process like `cluster`, on the same PostgreSQL and database, keeping its state in `dataDir` */
+  startServer(dataDir: string): Promise<ClusterProcess>;
   login: AgentLogin;
   largeTable: LargeTable;
   /** the database the gateway serves the agent, and its service name in the server's config */
@@ -81,7 +81,10 @@ export async function startBenchEnvironment(settings: BenchSettings, log: Log): 
     closers.push(() => pgServer.stop());
 
     log('starting the agentdb server (control plane, gateway, dev IdP) in a child process');
-    const cluster = await startClusterProcess({ adminUrl: pgServer.adminUrl(), databaseName: DATABASE.name, dataDir: path.join(dir, 'server') });
+    const benchTables = [...PGBENCH_TABLES, LARGE_TABLE].map((t) => `public.${t}`);
+    const startServer = (dataDir: string) =>
+      startClusterProcess({ adminUrl: pgServer.adminUrl(), databaseName: DATABASE.name, dataDir, role: AGENT, tables: benchTables });
+    const cluster = await startServer(path.join(dir, 'server'));
     children.add(cluster.pid);
     closers.push(async () => {
       await cluster.stop();
@@ -115,13 +118,17 @@ export async function startBenchEnvironment(settings: BenchSettings, log: Log): 
       endpoints.push({ path: 'pgbouncer', host: bouncer.host, port: bouncer.port, password, tls: serverTls, ...common });
       notes.push(`pgbouncer: ${versionOf(settings.pgbouncer)}, session mode, client TLS, plain TCP to PostgreSQL`);
     } else {
-      notes.push('pgbouncer is not installed (Debian: apt-get install pgbouncer; or set AGENTDB_BENCH_PGBOUNCER): its rows and the targets measured against it are skipped');
+      notes.push(
+        process.env.AGENTDB_BENCH_PGBOUNCER === 'none'
+          ? 'pgbouncer left out (AGENTDB_BENCH_PGBOUNCER=none): its rows and the targets measured against it are skipped'
+          : 'pgbouncer is not installed (Debian: apt-get install pgbouncer; or set AGENTDB_BENCH_PGBOUNCER to its path): its rows and the targets measured against it are skipped',
+      );
     }
     endpoints.push({
       path: 'gateway',
       host: cluster.info.gateway.host,
       port: cluster.info.gateway.port,
-      tls: { rootCertFile: cert.rootCertFile, caPem: cert.caPem, client: { certFile: cert.certFile, keyFile: cert.keyFile, certPem: cert.certPem, keyPem: cert.keyPem } },
+      tls: gatewayTls(cert),
       ...common,
     });
     endpoints.push({ path: 'full', host: proxy.ready.host, port: proxy.ready.port, ...common });
@@ -136,8 +143,8 @@ export async function startBenchEnvironment(settings: BenchSettings, log: Log): 
       endpoints,
       endpoint: (p) => endpoints.find((e) => e.path === p),
       adminUrl,
-      superuserUrl: pgServer.adminUrl(),
       dir,
+      startServer,
       cluster,
       login,
       largeTable,

@@ -1,10 +1,6 @@
 // pgbench as the load generator: it is the client the PostgreSQL world compares poolers with, and as a C
-// program it leaves the CPU to what is measured. TPS comes from its report; per-statement latency from its
-// per-transaction log (-l), which records each transaction's time in microseconds.
+// program it leaves the CPU to what is measured. TPS comes from its report.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { BenchError } from './errors.js';
 import { libpq, type Endpoint } from './paths.js';
 
@@ -39,28 +35,4 @@ export async function pgbenchTps(bin: string, e: Endpoint, args: string[], secon
   const tps = Number(/^tps = ([\d.]+)/m.exec(r.stdout)?.[1]);
   if (!Number.isFinite(tps) || tps <= 0) throw new BenchError('AGENTDB_ERR_BENCH_PGBENCH', `pgbench on the ${e.path} path printed no TPS:\n${r.stdout}`);
   return tps;
-}
-
-/** Runs `sql` `count` times on one connection and returns each run's latency in microseconds. */
-export async function pgbenchLatencies(bin: string, e: Endpoint, sql: string, count: number): Promise<number[]> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'agentdb-bench-latency-'));
-  try {
-    const script = path.join(dir, 'statement.sql');
-    await writeFile(script, sql.trim() + '\n');
-    const { conninfo, env } = libpq(e);
-    await runPgbench(bin, ['-n', '-c', '1', '-j', '1', '-t', String(count), '-f', script, '-l', `--log-prefix=${path.join(dir, 'tx')}`], conninfo, env, 300_000);
-    const logs = (await readdir(dir)).filter((f) => f.startsWith('tx'));
-    const latencies: number[] = [];
-    for (const f of logs) {
-      // client_id transaction_no time_us script_no time_epoch time_us_in_second ...
-      for (const line of (await readFile(path.join(dir, f), 'utf8')).split('\n')) {
-        const us = Number(line.split(' ')[2]);
-        if (line && Number.isFinite(us)) latencies.push(us);
-      }
-    }
-    if (latencies.length !== count) throw new BenchError('AGENTDB_ERR_BENCH_PGBENCH', `pgbench logged ${latencies.length} of ${count} transactions on the ${e.path} path`);
-    return latencies;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }

@@ -1,6 +1,7 @@
 // Runs the workloads: each one's rounds back to back, every path once per round with the starting path
 // rotated, so that no path always runs first (cold) or last (after the machine warmed up).
 import type { BenchEnv } from './environment.js';
+import { BenchError } from './errors.js';
 import type { Endpoint } from './paths.js';
 import { summarize, type Summary } from './stats.js';
 import { seriesOf, type Sample, type Workload } from './workload.js';
@@ -52,6 +53,10 @@ function derive(w: Workload, samples: Sample[]): Sample[] {
 export async function runWorkloads(env: BenchEnv, workloads: readonly Workload[], log: Log): Promise<RunOutcome> {
   const values = new Map<string, Map<string, { unit: string; values: number[] }>>();
   const outcome: RunOutcome = { results: {}, targets: [], planned: [], errors: [] };
+  const unknown = [...(env.settings.only ?? [])].filter((id) => !workloads.some((w) => w.id === id));
+  if (unknown.length) {
+    throw new BenchError('AGENTDB_ERR_BENCH_SETTING', `AGENTDB_BENCH_ONLY names no workload ${unknown.join(', ')}; the workloads are ${workloads.map((w) => w.id).join(', ')}`);
+  }
   const selected = workloads.filter((w) => !env.settings.only || env.settings.only.has(w.id));
   for (const w of selected) {
     if (w.planned || !w.round) {

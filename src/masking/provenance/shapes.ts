@@ -3,7 +3,7 @@
 // subquery, CTE, view or VALUES list is known by its output columns. A relation the analysis cannot see
 // into is opaque: every column of it may carry masked data.
 import type { Strategy } from '../strategies.js';
-import { CLEAN, indirect, originTaint, union, unknownTaint, type Taint } from './taint.js';
+import { CLEAN, indirect, originTaint, sameTaint, union, unknownTaint, type Taint } from './taint.js';
 
 /** One output column: its name and what it may carry. */
 export interface OutCol {
@@ -19,6 +19,9 @@ export type ShapeItem = { readonly col: OutCol; readonly star?: undefined } | { 
 export interface QueryShape {
   readonly items: readonly ShapeItem[];
 }
+
+/** A statement that yields no rows (DML without RETURNING). */
+export const EMPTY_SHAPE: QueryShape = Object.freeze({ items: Object.freeze([]) });
 
 export interface RelationShape {
   /** the name a qualified reference uses (alias, or the relation's own name) */
@@ -178,4 +181,45 @@ function renamed(items: readonly ShapeItem[], aliasNames: readonly string[]): Sh
   // Where the names land is unknown: each alias may name any column, so each carries the whole row's taint.
   const whole = wholeOf(items);
   return [...aliasNames.map((name) => ({ col: { name, exact: true, taint: indirect(whole) } })), ...items];
+}
+
+/** Stands for a relation whose columns are known but cannot be placed (after a JOIN USING merged some). */
+export class UnlistedShape implements RelationShape {
+  constructor(private readonly inner: RelationShape) {}
+  get alias(): string | undefined {
+    return this.inner.alias;
+  }
+  lookup(name: string): Taint {
+    return this.inner.lookup(name);
+  }
+  whole(): Taint {
+    return this.inner.whole();
+  }
+  columns(): undefined {
+    return undefined;
+  }
+}
+
+/** UNION / INTERSECT / EXCEPT: column i carries what column i of either branch carries; names come from the left. */
+export function setOperation(left: QueryShape, right: QueryShape): QueryShape {
+  const l = expand(left.items);
+  const r = expand(right.items);
+  if (l && r && l.length === r.length) {
+    return { items: l.map((c, i) => ({ col: { name: c.name, exact: c.exact, taint: union(c.taint, r[i]!.taint) } })) };
+  }
+  return uniform(left, union(wholeOf(left.items), wholeOf(right.items)));
+}
+
+/** The same columns, each carrying `taint` (when positions cannot be matched). */
+export function uniform(shape: QueryShape, taint: Taint): QueryShape {
+  return {
+    items: shape.items.map((item): ShapeItem => (item.col ? { col: { ...item.col, taint } } : { star: new UniformShape(item.star.alias, taint) })),
+  };
+}
+
+export function sameShape(a: QueryShape, b: QueryShape): boolean {
+  const ea = expand(a.items);
+  const eb = expand(b.items);
+  if (ea && eb) return ea.length === eb.length && ea.every((c: OutCol, i) => sameTaint(c.taint, eb[i]!.taint));
+  return sameTaint(wholeOf(a.items), wholeOf(b.items));
 }

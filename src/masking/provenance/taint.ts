@@ -31,6 +31,8 @@ export function isTainted(t: Taint): boolean {
 export function union(a: Taint, b: Taint): Taint {
   if (!isTainted(b)) return a;
   if (!isTainted(a)) return b;
+  // The same column's value met twice (old.ssn and the target's ssn in RETURNING) is still that value.
+  if (a.direct && b.direct && a.origins[0] === b.origins[0]) return a;
   const origins = a.origins.slice();
   for (const o of b.origins) if (!origins.includes(o)) origins.push(o);
   const unknown = a.unknown || b.unknown;

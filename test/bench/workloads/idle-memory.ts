@@ -4,8 +4,8 @@
 // that already held 1,000 sessions, freed memory is reused and the next thousand would look almost free.
 import path from 'node:path';
 import pg from 'pg';
-import { loginAgent, taskCertFiles, type ClientCertFiles } from '../agent-access.js';
-import { startClusterProcess, type ClusterProcess } from '../cluster-handle.js';
+import { gatewayTls, loginAgent, taskCertFiles, type ClientCertFiles } from '../agent-access.js';
+import type { ClusterProcess } from '../cluster-handle.js';
 import type { BenchEnv } from '../environment.js';
 import { BenchError } from '../errors.js';
 import { nodePg, type Endpoint } from '../paths.js';
@@ -77,7 +77,7 @@ export function idleMemoryWorkload(): Workload {
   let cert: ClientCertFiles | undefined;
   let closeLogin: (() => Promise<void>) | undefined;
 
-  const freshServer = (env: BenchEnv) => startClusterProcess({ adminUrl: env.superuserUrl, databaseName: env.database.name, dataDir: path.join(env.dir, 'idle-memory-server') });
+  const freshServer = (env: BenchEnv) => env.startServer(path.join(env.dir, 'idle-memory-server'));
 
   const endpointOf = async (env: BenchEnv, server: ClusterProcess): Promise<Endpoint> => {
     if (!cert) {
@@ -90,7 +90,7 @@ export function idleMemoryWorkload(): Workload {
       ...gateway,
       host: server.info.gateway.host,
       port: server.info.gateway.port,
-      tls: { rootCertFile: cert.rootCertFile, caPem: cert.caPem, client: { certFile: cert.certFile, keyFile: cert.keyFile, certPem: cert.certPem, keyPem: cert.keyPem } },
+      tls: gatewayTls(cert),
     };
   };
 

@@ -1,0 +1,93 @@
+// Every statement of the policy corpus, sent through the gateway by a real client (node-postgres) on the
+// simple protocol and on the extended protocol, as the demo agent: the decision the client observes must be
+// the corpus's. Denied statements never reach PostgreSQL; held ones time out quickly here.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import pg from 'pg';
+import { parse as parseYaml } from 'yaml';
+import { analyze, loadParser } from '../../src/policy/index.js';
+import { loginAgent, startProxyCli, startTestCluster, type CliProcess, type ProxyReady, type TestCluster } from '../helpers/cluster.js';
+
+interface Entry {
+  sql: string;
+  expect: 'allow' | 'deny' | 'review';
+  why?: string;
+}
+
+const corpus = parseYaml(readFileSync(path.resolve(import.meta.dirname, '../fixtures/policy-corpus.yaml'), 'utf8')) as Entry[];
+
+let tc: TestCluster;
+let proxy: { proc: CliProcess; ready: ProxyReady };
+
+beforeAll(async () => {
+  await loadParser();
+  tc = await startTestCluster('policy', (config) => {
+    const agent = config.roles['demo-agent']!;
+    // Held statements time out at once here: the test only needs to see that they were held.
+    agent.review = { databases: agent.review?.databases ?? [], timeout: '1s' };
+    // The corpus reads more than the demo budget allows over 560 statements.
+    delete agent.budget;
+  });
+  const home = await tc.newHome();
+  await loginAgent(tc, home);
+  proxy = await startProxyCli(home, ['--db', 'customers', '--task', 'policy corpus']);
+}, 120_000);
+
+afterAll(async () => {
+  await proxy?.proc.stop();
+  await tc?.close();
+});
+
+type Observed = 'allow' | 'deny' | 'review';
+
+/** What the client saw: a policy denial, a review that timed out, or anything else (PostgreSQL ran or refused it itself). */
+function observe(err: unknown): Observed {
+  const e = err as { code?: string; message?: string } | undefined;
+  if (!e || e.code !== '42501' || !/denied by agentdb policy/.test(e.message ?? '')) return 'allow';
+  return /timed out/.test(e.message ?? '') ? 'review' : 'deny';
+}
+
+async function run(client: pg.Client, sql: string, extended: boolean): Promise<Observed> {
+  let observed: Observed;
+  try {
+    await client.query(extended ? { text: sql, queryMode: 'extended' } as pg.QueryConfig : sql);
+    observed = 'allow';
+  } catch (err) {
+    observed = observe(err);
+  }
+  // Leave no transaction open for the next entry (ROLLBACK outside one only warns).
+  await client.query('ROLLBACK').catch(() => undefined);
+  return observed;
+}
+
+async function connect(): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: proxy.ready.url });
+  c.on('error', () => undefined);
+  c.on('notice', () => undefined);
+  await c.connect();
+  return c;
+}
+
+describe('the policy corpus through the gateway', () => {
+  for (const protocol of ['simple', 'extended'] as const) {
+    test(`${protocol} protocol: every statement is decided as the corpus says`, async () => {
+      expect(corpus.length).toBeGreaterThanOrEqual(150);
+      let client = await connect();
+      const wrong: string[] = [];
+      for (const entry of corpus) {
+        const statements = analyze(entry.sql).statements.length;
+        // A prepared statement holds one statement: a multi-statement string is refused on the extended protocol.
+        const expected = protocol === 'extended' && statements > 1 ? 'deny' : entry.expect;
+        const got = await run(client, entry.sql, protocol === 'extended');
+        if (got !== expected) wrong.push(`${JSON.stringify(entry.sql)}: expected ${expected}, observed ${got}`);
+        // A statement may end the connection (a FATAL from PostgreSQL): carry on with a fresh one.
+        if ((client as unknown as { _ending?: boolean })._ending || !(client as unknown as { _connected?: boolean })._connected) {
+          client = await connect();
+        }
+      }
+      await client.end().catch(() => undefined);
+      expect(wrong).toEqual([]);
+    }, 600_000);
+  }
+});
