@@ -6,6 +6,17 @@ import type { AuditEvent, AuditEventInput } from './event.js';
 import { GroupCommit, type DurableCallback } from './group-commit.js';
 import { parseStoredEvent } from './stored-event.js';
 import { verifyChain, type VerifyResult } from './verify.js';
+import { AuditJournal } from './journal.js';
+
+export interface AuditLogOptions {
+  /** Write-ahead journal file. With it, an event is durable once appended there and the store is filled in
+   *  the background (at most INGEST_DELAY_MS later; search and verify wait for it). Without it, every group
+   *  commit is a store transaction on the caller's path. */
+  journal?: string;
+}
+
+/** How long journalled events may wait before they go into the store in one transaction. */
+const INGEST_DELAY_MS = 50;
 
 /**
  * The audit log: builds chained events and writes them with group commit. One AuditLog per store
@@ -18,15 +29,28 @@ export class AuditLog {
   /** hash of the last event the store has confirmed */
   #storedHead: string;
   readonly #commit: GroupCommit<AuditRecord>;
+  readonly #journal: AuditJournal | undefined;
+  /** journalled records the store does not hold yet */
+  #unstored: AuditRecord[] = [];
+  #ingestTimer: NodeJS.Timeout | undefined;
+  #ingesting: Promise<void> | undefined;
 
-  private constructor(store: Store, head: string) {
+  private constructor(store: Store, head: string, journal?: AuditJournal, unstored: AuditRecord[] = []) {
     this.#store = store;
     this.#head = head;
     this.#storedHead = head;
+    this.#journal = journal;
+    this.#unstored = unstored;
     this.#commit = new GroupCommit<AuditRecord>(
       async (batch) => {
         try {
-          await this.#store.appendAudit(batch);
+          if (this.#journal) {
+            this.#journal.append(batch);
+            for (const r of batch) this.#unstored.push(r);
+            this.#scheduleIngest();
+          } else {
+            await this.#store.appendAudit(batch);
+          }
         } catch (err) {
           throw writeFailed(err);
         }
@@ -40,10 +64,56 @@ export class AuditLog {
     );
   }
 
-  /** Loads the chain head from the store. */
-  static async open(store: Store): Promise<AuditLog> {
-    const head = (await store.lastAuditHash()) ?? GENESIS_HASH;
-    return new AuditLog(store, head);
+  /** Loads the chain head from the store, and with a journal, takes into the store what a crash left there. */
+  static async open(store: Store, opts: AuditLogOptions = {}): Promise<AuditLog> {
+    const stored = (await store.lastAuditHash()) ?? GENESIS_HASH;
+    if (!opts.journal) return new AuditLog(store, stored);
+    const journal = AuditJournal.open(opts.journal);
+    const journalled = journal.pending();
+    // The journal holds the store's last events (not cleared yet) and/or the ones after it.
+    const at = journalled.findIndex((r) => r.hash === stored);
+    const rest = at >= 0 ? journalled.slice(at + 1) : journalled;
+    if (rest.length > 0 && rest[0]!.prevHash !== stored) {
+      journal.close();
+      throw new AuditError('AGENTDB_ERR_AUDIT_CORRUPT', `the audit journal ${opts.journal} does not continue the stored chain; keep both files and run agentdb audit verify`);
+    }
+    const log = new AuditLog(store, rest.at(-1)?.hash ?? stored, journal, rest);
+    await log.#ingestNow();
+    return log;
+  }
+
+  #scheduleIngest(): void {
+    if (this.#ingestTimer || this.#ingesting) return;
+    this.#ingestTimer = setTimeout(() => {
+      this.#ingestTimer = undefined;
+      void this.#ingestNow().catch(() => undefined);
+    }, INGEST_DELAY_MS);
+    this.#ingestTimer.unref();
+  }
+
+  /** Moves journalled records into the store in one transaction; clears the journal when nothing is left. */
+  #ingestNow(): Promise<void> {
+    if (this.#ingesting) return this.#ingesting.then(() => this.#ingestNow());
+    clearTimeout(this.#ingestTimer);
+    this.#ingestTimer = undefined;
+    if (this.#unstored.length === 0) return Promise.resolve();
+    const batch = this.#unstored;
+    this.#unstored = [];
+    this.#ingesting = this.#store.appendAudit(batch).then(
+      () => {
+        this.#ingesting = undefined;
+        if (this.#unstored.length === 0) this.#journal?.clear();
+        else this.#scheduleIngest();
+      },
+      (err: unknown) => {
+        // The records stay journalled (durable); they are tried again later.
+        this.#ingesting = undefined;
+        this.#unstored = batch.concat(this.#unstored);
+        this.#scheduleIngest();
+        throw writeFailed(err);
+      },
+    );
+    return this.#ingesting;
   }
 
   /**
@@ -81,15 +151,24 @@ export class AuditLog {
     });
   }
 
-  /** Resolves once everything submitted before it is stored; rejects if that write failed. */
-  flush(): Promise<void> {
-    if (this.#commit.idle) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.#commit.add([], (err) => (err === undefined ? resolve() : reject(err)));
-    });
+  /** Resolves once everything submitted before it is in the store; rejects if that write failed. */
+  async flush(): Promise<void> {
+    if (!this.#commit.idle) {
+      await new Promise<void>((resolve, reject) => {
+        this.#commit.add([], (err) => (err === undefined ? resolve() : reject(err)));
+      });
+    }
+    await this.#ingestNow();
+  }
+
+  /** Flushes and closes the journal. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.#journal?.close();
   }
 
   async search(q: AuditQuery): Promise<AuditEvent[]> {
+    await this.flush();
     let records: AuditRecord[];
     try {
       records = await this.#store.searchAudit(q);
@@ -102,6 +181,7 @@ export class AuditLog {
 
   /** Walks the whole stored chain: an edited, deleted, inserted or reordered event breaks it. */
   async verify(): Promise<VerifyResult> {
+    await this.flush();
     try {
       return await verifyChain(this.#store.scanAudit());
     } catch (err) {

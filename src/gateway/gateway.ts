@@ -14,6 +14,9 @@ import type { AnalyzedStatement } from '../policy/index.js';
 import { authorizeSession, claimedIdentity } from './authorize.js';
 import { applySessionSettings, connectBackend, sendBackendCancel, type BackendTarget } from './backend.js';
 import { TaskBudgets } from './task-budget.js';
+import { CatalogCache } from './catalog.js';
+import { SessionMasking } from './session-masking.js';
+import type { MaskingPolicy } from '../masking/index.js';
 import { CancelRegistry } from './cancel-registry.js';
 import { GatewayError } from './errors.js';
 import { GatewaySession, type HeldStatement, type ReviewOutcome, type SessionContext, type StatementDecision } from './session.js';
@@ -52,6 +55,8 @@ export interface SessionPolicy {
   settings: Record<string, string>;
   budget: { rows?: number; bytes?: number };
   reviewTimeoutMs: number;
+  /** what the session's roles mask; undefined when nothing is (results then pass without being decoded) */
+  masking?: MaskingPolicy;
 }
 
 const NEWEST_MINOR = 2;
@@ -66,6 +71,8 @@ export class Gateway {
   private readonly tlsDirect: tls.Server;
   private readonly cancels = new CancelRegistry();
   private readonly budgets = new TaskBudgets();
+  /** one catalog view per database and user the gateway logs in as, shared by their sessions */
+  private readonly catalogs = new Map<string, CatalogCache>();
   readonly sessions = new Set<GatewaySession>();
   private readonly pending = new Set<net.Socket>();
 
@@ -106,6 +113,7 @@ export class Gateway {
     for (const s of this.sessions) s.terminate(SqlState.ADMIN_SHUTDOWN, 'the agentdb gateway is shutting down');
     for (const s of this.pending) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    for (const c of this.catalogs.values()) c.close();
     await this.opts.audit.flush();
   }
 
@@ -280,6 +288,7 @@ export class Gateway {
       sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, startedAt: new Date().toISOString(),
     });
     const budget = this.budgets.for(ctx.task.id, policy.budget, cert.notAfter);
+    const masking = policy.masking ? new SessionMasking(policy.masking, this.catalogFor(p.db.service, database, user)) : undefined;
     session = new GatewaySession(ctx, secure, backend.socket, {
       audit: this.opts.audit,
       recording,
@@ -287,6 +296,7 @@ export class Gateway {
       review: (c, held) => this.opts.review(c, held, policy.reviewTimeoutMs),
       cancelBackend,
       ...(budget ? { budget } : {}),
+      ...(masking ? { masking } : {}),
       onEnd: (s) => {
         key.release();
         this.sessions.delete(s);
@@ -312,6 +322,20 @@ export class Gateway {
     if (early.length > 0) secure.emit('data', early);
     secure.resume();
     this.opts.log?.info({ sid, identity: ctx.identity.name, db: ctx.db, task: ctx.task.id }, 'session started');
+  }
+
+  private catalogFor(service: string, database: string, user: string): CatalogCache {
+    const key = JSON.stringify([service, database, user]);
+    let c = this.catalogs.get(key);
+    if (!c) {
+      const db = this.opts.databases[service]!;
+      c = new CatalogCache(
+        async () => (await connectBackend(db.target, { user, password: db.credentials[user]!, database, params: { application_name: 'agentdb catalog' }, minor: 0 })).socket,
+        { label: `${service}/${database}` },
+      );
+      this.catalogs.set(key, c);
+    }
+    return c;
   }
 
   /** Ends every open session that `match` selects (a lock), with a FATAL error that says why. */

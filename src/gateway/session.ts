@@ -5,9 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import {
-  MessageFramer, SqlState, errorResponse, parseMessage, queryMessage, readBind, readCloseOrDescribe, readCommandComplete,
+  MessageFramer, SqlState, describeMessage, errorResponse, forEachMessage, parseMessage, queryMessage, readBind, readCloseOrDescribe, readCommandComplete,
   readErrorFields, readExecute, readParse, readQuery, readReadyForQuery, readRowDescription,
 } from '../pgwire/index.js';
+import type { SessionMasking } from './session-masking.js';
+import type { RowPlan } from '../masking/index.js';
 import type { AuditEventInput, AuditLog } from '../audit/index.js';
 import type { RecordingWriter } from '../recording/index.js';
 import { analyze, type AnalyzedStatement } from '../policy/index.js';
@@ -50,6 +52,8 @@ export interface SessionDeps {
   budget?: TaskBudget;
   /** cancels what the backend is running (a spent budget stops the result) */
   cancelBackend(): void;
+  /** inline masking for this session's roles; absent when nothing is masked (results pass untouched) */
+  masking?: SessionMasking;
   onEnd(session: GatewaySession): void;
 }
 
@@ -76,6 +80,7 @@ interface Portal {
   stmt: PreparedStatement;
   params: (string | null)[];
   columnsRef: ColumnsRef;
+  formats: number[];
 }
 
 interface OutChunk {
@@ -146,9 +151,12 @@ export class GatewaySession {
   /** The session cannot outlive its certificate: at notAfter the client gets a FATAL error and both sides close. */
   private armExpiry(): void {
     const ms = this.ctx.expiresAt.getTime() - Date.now();
+    // setTimeout holds at most ~24.8 days: a longer certificate re-arms instead of ending the session early.
+    const MAX_TIMER = 2 ** 31 - 1;
     this.expiryTimer = setTimeout(() => {
+      if (ms > MAX_TIMER) return this.armExpiry();
       this.terminate(SqlState.INVALID_AUTHORIZATION, `task certificate expired at ${this.ctx.expiresAt.toISOString()}; run agentdb proxy again for a new one`);
-    }, Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+    }, Math.max(0, Math.min(ms, MAX_TIMER)));
     this.expiryTimer.unref();
   }
 
@@ -169,6 +177,7 @@ export class GatewaySession {
   // ---- client -> PostgreSQL
 
   private onClientData(chunk: Buffer): void {
+    if (this.deps.masking) return this.onMaskedClientData(chunk);
     let framed: { buf: Buffer; end: number };
     try {
       framed = this.fromClient.feed(chunk, this.onClientMessage);
@@ -177,7 +186,58 @@ export class GatewaySession {
       return;
     }
     if (framed.end === 0) return;
-    const out = framed.end === framed.buf.length ? framed.buf : framed.buf.subarray(0, framed.end);
+    this.processChunk(framed.end === framed.buf.length ? framed.buf : framed.buf.subarray(0, framed.end));
+  }
+
+  // With masking, what a statement may let out is worked out (catalog lookups: views, column orders) before
+  // its messages are processed; chunks wait their turn in order while that happens.
+  private readonly backlog: Buffer[] = [];
+  private pumping = false;
+
+  private onMaskedClientData(chunk: Buffer): void {
+    let framed: { buf: Buffer; end: number };
+    try {
+      framed = this.fromClient.feed(chunk, noop);
+    } catch (err) {
+      this.terminate(SqlState.PROTOCOL_VIOLATION, `invalid message from client: ${(err as Error).message}`);
+      return;
+    }
+    if (framed.end === 0) return;
+    this.backlog.push(framed.end === framed.buf.length ? framed.buf : framed.buf.subarray(0, framed.end));
+    if (!this.pumping) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    const masking = this.deps.masking!;
+    this.pumping = true;
+    while (this.backlog.length > 0 && !this.ended) {
+      const out = this.backlog.shift()!;
+      const wait = masking.prepare(statementsIn(out));
+      if (wait) {
+        this.client.pause();
+        await wait;
+        this.client.resume();
+      }
+      try {
+        forEachMessage(out, this.onClientMessage);
+      } catch (err) {
+        this.terminate(SqlState.PROTOCOL_VIOLATION, `invalid message from client: ${(err as Error).message}`);
+        break;
+      }
+      this.processChunk(out);
+      masking.done();
+      if (this.ddlSeen) {
+        this.ddlSeen = false;
+        masking.schemaChanged();
+      }
+    }
+    this.pumping = false;
+  }
+
+  private ddlSeen = false;
+
+  /** Forwards one chunk of whole messages whose handlers have run: edits applied, audit written first, holds honoured. */
+  private processChunk(out: Buffer): void {
     const edits = this.clientEdits;
     const events = this.events;
     if (this.holds.length > 0) {
@@ -291,7 +351,7 @@ export class GatewaySession {
       case 0x42 /* B */: {
         const b = readBind(buf, off, len);
         const stmt = this.statements.get(b.statement) ?? { sql: '', analysis: undefined, columnsRef: {} };
-        this.portals.set(b.portal, { stmt, params: b.params.map((p, i) => paramText(p, b.paramFormats, i)), columnsRef: stmt.columnsRef });
+        this.portals.set(b.portal, { stmt, params: b.params.map((p, i) => paramText(p, b.paramFormats, i)), columnsRef: stmt.columnsRef, formats: b.resultFormats });
         return;
       }
       case 0x44 /* D */: {
@@ -320,8 +380,15 @@ export class GatewaySession {
         this.tracker.sync();
         return;
       }
+      case 0x48 /* H Flush */:
+      case 0x58 /* X Terminate */:
+      case 0x64 /* d CopyData */:
+      case 0x63 /* c CopyDone */:
+      case 0x66 /* f CopyFail */:
+        return;
       default:
-        return; // Flush, Terminate, CopyData/Done/Fail and the rest pass through
+        // Bytes the gateway cannot judge are not forwarded (fail closed).
+        throw new GatewayProtocolError(`unexpected message type 0x${type.toString(16).padStart(2, '0')} from the client`);
     }
   }
 
@@ -350,11 +417,16 @@ export class GatewaySession {
     else if (refused) verdict = refused;
     else {
       for (const s of stmts) {
-        const d = this.deps.decide(this.ctx, s);
+        let d = this.deps.decide(this.ctx, s);
+        if (d.decision !== 'deny') {
+          const masked = this.deps.masking?.refusal(s);
+          if (masked) d = { decision: 'deny', ...masked };
+        }
         if (strictness[d.decision] > strictness[verdict.decision]) verdict = d;
         if (d.decision === 'deny') break;
       }
     }
+    if (verdict.decision !== 'deny' && stmts.some((s) => s.kind === 'ddl')) this.ddlSeen = true;
     if (verdict.decision === 'deny') {
       this.clientEdits.push({ start: off, end: off + len, bytes: queryMessage(POISON_SQL) });
       this.trackStatement(sql, stmts.length === 1 ? stmts[0] : undefined, undefined, {}, true, toDenial(verdict));
@@ -382,7 +454,13 @@ export class GatewaySession {
     if (d.decision === 'deny') {
       // refused before it could be analysed
     } else if (analysis.statements.length > 1) d = { decision: 'deny', rule: 'protocol', message: 'a prepared statement must hold exactly one statement' };
-    else if (stmt.analysis) d = this.deps.decide(this.ctx, stmt.analysis);
+    else if (stmt.analysis) {
+      d = this.deps.decide(this.ctx, stmt.analysis);
+      const masked = d.decision !== 'deny' ? this.deps.masking?.refusal(stmt.analysis) : undefined;
+      if (masked) d = { decision: 'deny', ...masked };
+      if (d.decision !== 'deny' && stmt.analysis.kind === 'ddl') this.ddlSeen = true;
+    }
+    stmt.columnsRef.analysis = stmt.analysis;
     this.statements.set(p.name, stmt);
     if (d.decision === 'review') stmt.review = { rule: d.rule ?? 'review', ...(d.message ? { message: d.message } : {}) };
     if (d.decision !== 'deny') return;
@@ -407,7 +485,15 @@ export class GatewaySession {
       return;
     }
     const review = stmt?.review;
-    const entry = this.trackStatement(stmt?.sql ?? '', stmt?.analysis, portal?.params, portal?.columnsRef ?? {}, false, undefined, review ? { decision: 'review', ...review } : undefined);
+    const columnsRef = portal?.columnsRef ?? {};
+    // Masking needs the result's columns; a client that never asked for them gets a Describe sent for it,
+    // whose answer the gateway keeps to itself.
+    if (this.deps.masking && portal && !columnsRef.described) {
+      this.clientEdits.push({ start: off, end: off, bytes: describePortal(e.portal) });
+      this.tracker.describe(columnsRef, true);
+    }
+    const entry = this.trackStatement(stmt?.sql ?? '', stmt?.analysis, portal?.params, columnsRef, false, undefined, review ? { decision: 'review', ...review } : undefined);
+    if (portal) entry.formats = portal.formats;
     if (review && stmt) {
       this.holds.push({
         held: { sql: stmt.sql, ...(portal.params.length ? { params: portal.params } : {}), ...review },
@@ -437,6 +523,14 @@ export class GatewaySession {
   ): PendingStatement {
     const decision = denial ? 'deny' : review ? 'review' : 'allow';
     const rule = denial?.rule ?? review?.rule;
+    const masking = this.deps.masking;
+    if (masking) {
+      // Audit and recording never hold a masked value, not even as a literal guessed at it.
+      const all = analysis || sql.length > MAX_ANALYZED_SQL ? undefined : analyze(sql);
+      sql = all && !all.error && all.statements.length > 1 ? masking.auditQuery(sql, all.statements) : masking.auditSql(analysis, sql);
+      if (params) params = masking.auditParams(analysis, params);
+      if (simple) columnsRef.analysis = analysis;
+    }
     const entry = this.tracker.statement({
       rec: { t: this.elapsed(), sql, ms: 0, ...(params && params.length ? { params } : {}), decision, ...(rule ? { rule } : {}) },
       startedAt: performance.now(),
@@ -482,35 +576,72 @@ export class GatewaySession {
       case 0x44 /* D DataRow */: {
         const s = this.tracker.current();
         if (!s) return;
-        if (s.overBudget) {
-          this.backendEdits.push({ start: off, end: off + len, bytes: EMPTY });
-          return;
-        }
-        s.rec.rows = (s.rec.rows ?? 0) + 1;
-        s.bytes += len;
+        if (s.suppress) return this.drop(off, len);
         const budget = this.deps.budget;
         if (budget && !budget.take(len)) {
           // Past the budget: this row and the rest are not delivered; the query is cancelled at the database.
-          s.overBudget = true;
-          s.rec.rows--;
-          s.bytes -= len;
-          this.backendEdits.push({ start: off, end: off + len, bytes: EMPTY });
+          s.suppress = { code: SqlState.PROGRAM_LIMIT_EXCEEDED, message: `data budget of task ${this.ctx.task.id} exceeded (${budget.describe()}); the rest of the result was not delivered` };
           this.deps.cancelBackend();
+          return this.drop(off, len);
         }
+        const masking = this.deps.masking;
+        if (masking) {
+          const plan = (s.rowPlan ??= this.rowPlanFor(s, masking));
+          if (!plan) return this.drop(off, len);
+          const rewritten = masking.rewriteRow(buf, off, len, plan);
+          if (rewritten) this.backendEdits.push({ start: off, end: off + len, bytes: rewritten });
+        }
+        s.rec.rows = (s.rec.rows ?? 0) + 1;
+        s.bytes += len;
         return;
       }
       case 0x54 /* T RowDescription */: {
         const target = this.tracker.rowDescriptionTarget();
-        if (target) target.columns = readRowDescription(buf, off, len).map((f) => f.name);
+        if (!target) return;
+        const fields = readRowDescription(buf, off, len);
+        target.ref.columns = fields.map((f) => f.name);
+        if (this.deps.masking) target.ref.shape = this.deps.masking.shape(fields, target.ref.analysis);
+        if (target.internal) this.drop(off, len);
         return;
       }
-      case 0x6e /* n NoData */:
-        this.tracker.rowDescriptionTarget();
+      case 0x6e /* n NoData */: {
+        const target = this.tracker.rowDescriptionTarget();
+        if (target?.internal) this.drop(off, len);
         return;
+      }
+      case 0x48 /* H CopyOutResponse */: {
+        const s = this.tracker.current();
+        const masking = this.deps.masking;
+        if (!s || !masking) return;
+        const copy = masking.copyOut(s.columnsRef.analysis, buf.readInt16BE(off + 6));
+        if ('refusal' in copy) s.suppress = { code: SqlState.INSUFFICIENT_PRIVILEGE, message: copy.refusal };
+        else if (!copy.passThrough) s.copy = copy;
+        return;
+      }
+      case 0x64 /* d CopyData */: {
+        const s = this.tracker.current();
+        if (!s) return;
+        if (s.suppress) return this.drop(off, len);
+        if (s.copy) {
+          const payload = s.copy.rewrite(buf.subarray(off + 5, off + len));
+          if (payload) this.backendEdits.push({ start: off, end: off + len, bytes: copyDataMessage(payload) });
+        }
+        return;
+      }
+      case 0x63 /* c CopyDone */: {
+        const s = this.tracker.current();
+        if (s?.suppress) this.drop(off, len);
+        return;
+      }
+      case 0x41 /* A NotificationResponse */: {
+        const rewritten = this.deps.masking?.notification(buf, off, len);
+        if (rewritten) this.backendEdits.push({ start: off, end: off + len, bytes: rewritten });
+        return;
+      }
       case 0x43 /* C CommandComplete */: {
         const s = this.tracker.current();
         if (!s) return;
-        if (s.overBudget) return this.budgetError(s, off, len);
+        if (s.suppress) return this.suppressedEnd(s, off, len);
         const c = readCommandComplete(buf, off, len);
         s.rec.tag = c.tag;
         if (c.rows !== undefined) s.rec.rows = c.rows;
@@ -526,7 +657,7 @@ export class GatewaySession {
       case 0x45 /* E ErrorResponse */: {
         const s = this.tracker.current();
         if (!s) return;
-        if (s.overBudget) return this.budgetError(s, off, len);
+        if (s.suppress) return this.suppressedEnd(s, off, len);
         if (s.denial) {
           this.backendEdits.push({
             start: off,
@@ -550,11 +681,25 @@ export class GatewaySession {
     }
   }
 
-  /** The end of a statement that ran past the budget (its CommandComplete, or the cancel's error) becomes the budget error. */
-  private budgetError(s: PendingStatement, off: number, len: number): void {
-    const message = `data budget of task ${this.ctx.task.id} exceeded (${this.deps.budget?.describe() ?? ''}); the rest of the result was not delivered`;
-    this.backendEdits.push({ start: off, end: off + len, bytes: errorResponse({ code: SqlState.PROGRAM_LIMIT_EXCEEDED, message }) });
-    s.rec.error = { code: SqlState.PROGRAM_LIMIT_EXCEEDED, message };
+  /** The masking plan for a statement's rows; undefined when its columns cannot be established (the result is then refused). */
+  private rowPlanFor(s: PendingStatement, masking: SessionMasking): RowPlan | undefined {
+    const shape = s.columnsRef.shape;
+    if (shape?.refusal || !shape?.plan) {
+      s.suppress = { code: SqlState.INSUFFICIENT_PRIVILEGE, message: shape?.refusal ?? 'the columns of this result could not be established, so it is not delivered' };
+      return undefined;
+    }
+    return masking.rowPlan(shape, s.formats ?? []);
+  }
+
+  private drop(off: number, len: number): void {
+    this.backendEdits.push({ start: off, end: off + len, bytes: EMPTY });
+  }
+
+  /** The end of a statement whose result was cut off (its CommandComplete, or the cancel's error) becomes that statement's error. */
+  private suppressedEnd(s: PendingStatement, off: number, len: number): void {
+    const { code, message } = s.suppress!;
+    this.backendEdits.push({ start: off, end: off + len, bytes: errorResponse({ code, message }) });
+    s.rec.error = { code, message };
     this.finish(s);
   }
 
@@ -589,6 +734,36 @@ export class GatewaySession {
     }, 1000).unref();
     this.deps.onEnd(this);
   }
+}
+
+/** A client message the gateway will not relay; the session ends with 08P01. */
+class GatewayProtocolError extends Error {}
+
+const noop = (): void => undefined;
+
+/** The statements of every Query and Parse in a chunk (analysis is cached: the handlers find them again). */
+function statementsIn(out: Buffer): AnalyzedStatement[] {
+  const found: AnalyzedStatement[] = [];
+  forEachMessage(out, (type, buf, off, len) => {
+    if (type !== 0x51 && type !== 0x50) return;
+    const sql = type === 0x51 ? readQuery(buf, off, len) : readParse(buf, off, len).sql;
+    if (sql.length > MAX_ANALYZED_SQL) return;
+    const a = analyze(sql);
+    if (!a.error) found.push(...a.statements);
+  });
+  return found;
+}
+
+function copyDataMessage(payload: Buffer): Buffer {
+  const b = Buffer.allocUnsafe(5 + payload.length);
+  b[0] = 0x64;
+  b.writeInt32BE(4 + payload.length, 1);
+  payload.copy(b, 5);
+  return b;
+}
+
+function describePortal(name: string): Buffer {
+  return describeMessage('P', name);
 }
 
 function toDenial(d: StatementDecision): Denial {

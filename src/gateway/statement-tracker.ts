@@ -2,10 +2,19 @@
 // its columns, row count, command tag or error and its time. PostgreSQL answers strictly in order, so a queue
 // of what is outstanding, cut at every Sync/Query boundary (ReadyForQuery), is all it takes.
 import type { RecordedStatement } from '../recording/index.js';
+import type { AnalyzedStatement } from '../policy/index.js';
+import type { CopyOutRewriter, RowPlan } from '../masking/index.js';
+import type { ResultShape } from './session-masking.js';
 
 /** Columns found by a Describe, shared by the statement/portal records and the executions that follow. */
 export interface ColumnsRef {
   columns?: string[];
+  /** the statement the columns come from, for masking's plan */
+  analysis?: AnalyzedStatement;
+  /** masking's plan for these columns */
+  shape?: ResultShape;
+  /** a Describe for it was sent (by the client or the gateway) */
+  described?: boolean;
 }
 
 export interface Denial {
@@ -26,14 +35,22 @@ export interface PendingStatement {
   denial?: Denial;
   /** a simple-protocol statement gets its RowDescription inline; an extended one through Describe */
   simple: boolean;
-  /** the task's data budget ran out during this statement: its remaining rows are dropped and its end replaced */
-  overBudget?: boolean;
+  /** the rest of this statement's result is dropped and its end replaced by this error (data budget spent, columns that cannot be masked) */
+  suppress?: { code: string; message: string };
+  /** result format codes from Bind (extended protocol) */
+  formats?: readonly number[];
+  /** masking: how each DataRow is rewritten (compiled at the first row) */
+  rowPlan?: RowPlan;
+  /** masking: COPY ... TO STDOUT data */
+  copy?: CopyOutRewriter;
 }
 
 interface PendingDescribe {
   kind: 'describe';
   columnsRef: ColumnsRef;
   done: boolean;
+  /** sent by the gateway itself (masking needs the columns): its answer is not forwarded */
+  internal: boolean;
 }
 
 interface SyncPoint {
@@ -53,8 +70,9 @@ export class StatementTracker {
     return entry;
   }
 
-  describe(columnsRef: ColumnsRef): void {
-    this.queue.push({ kind: 'describe', columnsRef, done: false });
+  describe(columnsRef: ColumnsRef, internal = false): void {
+    columnsRef.described = true;
+    this.queue.push({ kind: 'describe', columnsRef, done: false, internal });
   }
 
   sync(): void {
@@ -72,16 +90,16 @@ export class StatementTracker {
   }
 
   /** A RowDescription/NoData answers the first open Describe, or a simple statement's own row description. */
-  rowDescriptionTarget(): ColumnsRef | undefined {
+  rowDescriptionTarget(): { ref: ColumnsRef; internal: boolean; stmt?: PendingStatement } | undefined {
     for (let i = this.head; i < this.queue.length; i++) {
       const e = this.queue[i]!;
       if (e.kind === 'sync') return undefined;
       if (e.done) continue;
       if (e.kind === 'describe') {
         e.done = true;
-        return e.columnsRef;
+        return { ref: e.columnsRef, internal: e.internal };
       }
-      if (e.simple) return e.columnsRef;
+      if (e.simple) return { ref: e.columnsRef, internal: false, stmt: e };
     }
     return undefined;
   }

@@ -176,3 +176,16 @@ export class MessageFramer {
     return length;
   }
 }
+
+/**
+ * Calls onMessage for every message in a buffer that holds only whole messages (what MessageFramer.feed
+ * returned): a second look at a chunk without framing it again.
+ */
+export function forEachMessage(buf: Buffer, onMessage: OnMessage): void {
+  let i = 0;
+  while (i + 5 <= buf.length) {
+    const length = 1 + buf.readInt32BE(i + 1);
+    onMessage(buf[i]!, buf, i, length);
+    i += length;
+  }
+}

@@ -78,3 +78,8 @@ export function parseMessage(name: string, sql: string, paramTypes: number[] = [
   for (const t of paramTypes) w.int32(t);
   return w.finish();
 }
+
+/** 'D' Describe of a portal ('P') or a prepared statement ('S'). */
+export function describeMessage(target: 'S' | 'P', name: string): Buffer {
+  return new MessageWriter(FrontendType.Describe, 1 + cstringSize(name)).byte(target.charCodeAt(0)).cstring(name, 'portal or statement name').finish();
+}

@@ -18,7 +18,7 @@ export {
 export { PgwireError, PgwireErrorCode } from './errors.js';
 
 export { StartupReader, isTlsHandshakeStart, type StartupPacket } from './startup-reader.js';
-export { MessageFramer, type OnMessage } from './framer.js';
+export { MessageFramer, forEachMessage, type OnMessage } from './framer.js';
 
 export {
   readQuery,
@@ -70,6 +70,7 @@ export {
   saslResponse,
   queryMessage,
   parseMessage,
+  describeMessage,
   terminateMessage,
 } from './frontend-builders.js';
 export { md5PasswordHash } from './md5-password.js';

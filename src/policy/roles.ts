@@ -24,6 +24,8 @@ export const roleSchema = z
     databases: z.array(databaseGrantSchema).default([]),
     /** may search the audit log, verify it and play session recordings */
     audit: z.boolean().default(false),
+    /** what this role sees masked; validated and compiled by the masking module (policy does not look inside) */
+    masking: z.record(z.string(), z.unknown()).optional(),
     /**
      * 'agent-safe' puts AGENT_SAFE_RULES before this role's rules; 'none' does not. Unset means agent-safe for
      * agents and bots and none for people.

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { z } from 'zod';
 import { roleSchema } from '../policy/index.js';
+import { maskingBlockSchema } from '../masking/index.js';
 import { parseDuration } from './duration.js';
 
 export class ConfigError extends Error {
@@ -137,6 +138,10 @@ function checkReferences(cfg: Config, source: string): Config {
     }),
   );
   for (const [name, role] of Object.entries(cfg.roles)) {
+    if (role.masking !== undefined) {
+      const r = maskingBlockSchema.safeParse(role.masking);
+      if (!r.success) for (const i of r.error.issues) problems.push(`${source}: roles.${name}.masking.${i.path.join('.')}: ${i.message}`);
+    }
     role.databases.forEach((g, i) => {
       if (g.service !== '*' && !cfg.databases[g.service]) {
         problems.push(`${source}: roles.${name}.databases.${i}.service: database "${g.service}" is not defined under databases`);

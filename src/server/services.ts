@@ -16,6 +16,7 @@ import { startApi } from './api.js';
 import { AccessRequests } from './access-requests.js';
 import { Locks } from './locks.js';
 import { Webhook } from './webhook.js';
+import { compileMasking, loadOrCreateHashKey, type MaskingBlockInput, type MaskingPolicy } from '../masking/index.js';
 
 export interface RunningServer {
   apiUrl: string;
@@ -34,13 +35,14 @@ export interface ServerOptions {
 }
 
 const SERVER_CERT_TTL_MS = 365 * 24 * 3600 * 1000;
+const GATEWAY_SETTINGS = ['application_name'];
 
 export async function startServer(config: Config, opts: ServerOptions): Promise<RunningServer> {
   const dataDir = path.resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const log = pino({ level: opts.log ? 'info' : 'silent' }, pino.destination(2));
   const store = await openSqliteStore(path.join(dataDir, 'agentdb.db'));
-  const audit = await AuditLog.open(store);
+  const audit = await AuditLog.open(store, { journal: path.join(dataDir, 'audit.journal') });
   const userCa = await CertificateAuthority.loadOrCreate(dataDir, 'user', config.cluster);
   const hostCa = await CertificateAuthority.loadOrCreate(dataDir, 'host', config.cluster);
   const apiListen = splitHostPort(config.api.listen);
@@ -62,6 +64,18 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       credentials,
     };
   }
+
+  // Masking is compiled once per combination of roles; the hash strategy's key lives in the data directory (0600).
+  const hashKey = await loadOrCreateHashKey(dataDir);
+  const maskings = new Map<string, MaskingPolicy | undefined>();
+  const maskingFor = (roles: readonly string[]): MaskingPolicy | undefined => {
+    const key = roles.join('\n');
+    if (!maskings.has(key)) {
+      const m = compileMasking(roles.map((r) => config.roles[r]?.masking as MaskingBlockInput | undefined), hashKey);
+      maskings.set(key, m.active ? m : undefined);
+    }
+    return maskings.get(key);
+  };
 
   const sessions = new LoginSessions(store, parseDuration(config.auth.sessionTtl));
   const hook = config.review.webhook;
@@ -90,11 +104,13 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       const l = locks.find(identity, taskId);
       return l ? `locked by ${l.createdBy}: ${l.reason}` : undefined;
     },
-    decide: (ctx, stmt) => policy.decide(ctx.identity, stmt),
+    // application_name carries "agentdb <sid> <identity>" into pg_stat_activity: nobody may overwrite it.
+    decide: (ctx, stmt) => policy.decide(ctx.identity, stmt, { forcedSettings: GATEWAY_SETTINGS }),
     sessionPolicy: (ctx, traits) => ({
       settings: sessionSettingsFor(config.roles, ctx.identity.roles, traits),
       budget: budgetFor(config.roles, ctx.identity.roles),
       reviewTimeoutMs: reviewTimeoutFor(config.roles, ctx.identity.roles, parseDuration),
+      masking: maskingFor(ctx.identity.roles),
     }),
     review: async (ctx, held, timeoutMs) => {
       const o = await requests.hold({ sid: ctx.sid, identity: ctx.identity, task: ctx.task, db: ctx.db, statement: held }, timeoutMs);
@@ -149,7 +165,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     async close() {
       await api.app.close();
       await gateway!.close();
-      await audit.flush();
+      await audit.close();
       await store.close();
     },
   };

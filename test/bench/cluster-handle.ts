@@ -32,7 +32,9 @@ export interface ClusterProcessOptions {
 }
 
 export async function startClusterProcess(opts: ClusterProcessOptions): Promise<ClusterProcess> {
-  const child = spawn(process.execPath, ['--expose-gc', '--no-warnings', CHILD, JSON.stringify(opts)], {
+  // AGENTDB_BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it exits (node --cpu-prof).
+  const prof = process.env.AGENTDB_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.AGENTDB_BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, ['--expose-gc', '--no-warnings', ...prof, CHILD, JSON.stringify(opts)], {
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
   let stderr = '';

@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   root: path.resolve(import.meta.dirname, '../..'),
   test: {
-    include: ['test/bench/bench.test.ts'],
+    include: [process.env.AGENTDB_BENCH_FILE ?? 'test/bench/bench.test.ts'],
     testTimeout: 20 * 60_000,
     hookTimeout: 5 * 60_000,
     fileParallelism: false,

@@ -7,7 +7,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { devDatabasePassword } from '../../src/server/index.js';
-import { loginAlice } from '../helpers/login-person.js';
+import { loginAlice } from '../helpers/cluster.js';
 import { agentdb, loginAgent, startProxyCli, startTestCluster, type CliProcess, type CliResult, type ProxyReady, type TestCluster } from '../helpers/cluster.js';
 
 const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;

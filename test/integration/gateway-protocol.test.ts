@@ -11,7 +11,7 @@ import { serialize } from 'pg-protocol';
 import { cancelRequest, sslRequest, startupMessage } from '../../src/pgwire/index.js';
 import type { CertificateAuthority } from '../../src/ca/index.js';
 import { startProxyCli, startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import { loginAlice } from '../helpers/login-person.js';
+import { loginAlice } from '../helpers/cluster.js';
 import { clusterUserCa, issueTaskCert, type ClientCert } from '../helpers/task-certs.js';
 import { Wire, errorOf, queryBytes, rowsOf, typedMessage, type WireMessage } from '../helpers/wire.js';
 

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { CertificateAuthority } from '../../src/ca/index.js';
 import type { AuditEvent } from '../../src/audit/index.js';
 import { agentdb, type CliProcess, loginAgent, startProxyCli, startTestCluster, type ProxyReady, type TestCluster } from '../helpers/cluster.js';
-import { loginAlice } from '../helpers/login-person.js';
+import { loginAlice } from '../helpers/cluster.js';
 import { clusterUserCa, issueTaskCert, type ClientCert } from '../helpers/task-certs.js';
 
 let tc: TestCluster;

@@ -47,6 +47,17 @@ export function demoRoles(database: string): Record<string, RoleInput> {
       ],
       session: { settings: { statement_timeout: '30s', 'app.region': '{{traits.region}}' } },
       budget: { rows: 10_000 },
+      // Sensitive columns never reach the agent as they are, whatever SQL it writes; content detectors back that
+      // up in every text value; filtering on a masked column is refused (it would read the value back).
+      masking: {
+        columns: {
+          'public.customers.email': 'email',
+          'public.customers.phone': { partial: 4 },
+          'public.customers.card_number': { partial: 4 },
+          'public.customers.ssn': 'redact',
+        },
+        detectors: 'all',
+      },
     },
     analyst: {
       description: 'read-only look at the sample data; requested just in time (agentdb request create --role analyst)',

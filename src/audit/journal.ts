@@ -1,0 +1,63 @@
+// The audit write-ahead journal: events are durable once appended here (one write per group commit, no
+// database transaction on the statement's path); the searchable store is filled from it in the background
+// and the journal is emptied once the store holds everything. After a crash, `pending()` gives back what the
+// store had not taken yet.
+import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync, fchmodSync } from 'node:fs';
+import type { AuditRecord } from '../store/index.js';
+import { AuditError } from './errors.js';
+
+export class AuditJournal {
+  private constructor(
+    private readonly file: string,
+    private fd: number,
+  ) {}
+
+  static open(file: string): AuditJournal {
+    let fd: number;
+    try {
+      fd = openSync(file, 'a+', 0o600);
+      fchmodSync(fd, 0o600);
+    } catch (err) {
+      throw new AuditError('AGENTDB_ERR_AUDIT_JOURNAL', `cannot open the audit journal ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    return new AuditJournal(file, fd);
+  }
+
+  /** Appends the records as JSON lines in one write (O_APPEND: a reader never sees half a batch interleaved). */
+  append(records: readonly AuditRecord[]): void {
+    let text = '';
+    for (const r of records) text += JSON.stringify(r) + '\n';
+    const bytes = Buffer.from(text, 'utf8');
+    let off = 0;
+    while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
+  }
+
+  /** Every complete record in the journal, in order; a torn last line (a crash mid-write) is ignored. */
+  pending(): AuditRecord[] {
+    const text = readFileSync(this.file, 'utf8');
+    const out: AuditRecord[] = [];
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      try {
+        out.push(JSON.parse(line) as AuditRecord);
+      } catch {
+        break;
+      }
+    }
+    return out;
+  }
+
+  get size(): number {
+    return fstatSync(this.fd).size;
+  }
+
+  /** Called once the store holds every journalled record. */
+  clear(): void {
+    ftruncateSync(this.fd, 0);
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}

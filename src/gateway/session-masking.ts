@@ -1,0 +1,144 @@
+// A session's inline masking: what each statement may let out (its flow, worked out from the parse tree and
+// the catalog before the statement is forwarded), how each result is rewritten (a plan per RowDescription,
+// compiled per result format), and what the audit log and the recording may keep of the statement's text.
+import type { AnalyzedStatement } from '../policy/index.js';
+import {
+  CopyOutRewriter, buildColumnPlan, buildCopyPlan, compileRowPlan, maskingDenial, redactAllLiterals, redactForAudit, redactParams, redactQueryForAudit, rewriteDataRow,
+  rewriteNotification, type ColumnPlan, type MaskFlow, type MaskingPolicy, type RowPlan,
+} from '../masking/index.js';
+import type { FieldDescription } from '../pgwire/index.js';
+import type { CatalogCache } from './catalog.js';
+
+/** A result's columns as masking needs them, attached to the statement, portal or simple query that produces it. */
+export interface ResultShape {
+  plan?: readonly ColumnPlan[];
+  typeOids?: readonly number[];
+  /** the columns could not be established: the result is refused */
+  refusal?: string;
+}
+
+export interface Verdict {
+  rule: string;
+  message: string;
+}
+
+// Statements whose flow could not be worked out (the catalog failed): refused, never passed unmasked.
+const UNKNOWN: unique symbol = Symbol('flow unknown');
+
+export class SessionMasking {
+  private readonly prepared = new Map<string, MaskFlow>();
+  private readonly cursors = new Map<string, MaskFlow>();
+  private readonly flows = new Map<AnalyzedStatement, MaskFlow | typeof UNKNOWN>();
+
+  constructor(
+    readonly policy: MaskingPolicy,
+    private readonly catalog: CatalogCache,
+  ) {}
+
+  /**
+   * Works out the flows of these statements before their messages are processed. Undefined when all are
+   * known already (the common case: no promise on the hot path).
+   */
+  prepare(statements: readonly AnalyzedStatement[]): Promise<void> | undefined {
+    const waits: Promise<void>[] = [];
+    for (const s of statements) {
+      if (this.flows.has(s)) continue;
+      const hit = this.catalog.cachedFlow(s.sql, this.policy);
+      if (hit) {
+        this.flows.set(s, hit);
+        continue;
+      }
+      waits.push(
+        this.catalog.flowFor(s, this.policy, { prepared: this.prepared, cursors: this.cursors }).then(
+          (f) => void this.flows.set(s, f),
+          () => void this.flows.set(s, UNKNOWN),
+        ),
+      );
+    }
+    return waits.length ? Promise.all(waits).then(() => undefined) : undefined;
+  }
+
+  /** Forgets the flows worked out for a processed chunk (the catalog keeps its own cache). */
+  done(): void {
+    this.flows.clear();
+  }
+
+  flow(stmt: AnalyzedStatement | undefined): MaskFlow | undefined {
+    if (!stmt) return undefined;
+    const f = this.flows.get(stmt) ?? this.catalog.cachedFlow(stmt.sql, this.policy);
+    return f === UNKNOWN ? undefined : f;
+  }
+
+  /** A statement masking cannot let run: its flow is unknown, it would leak (casts, writes...), or it filters on masked data. */
+  refusal(stmt: AnalyzedStatement): Verdict | undefined {
+    const f = this.flows.get(stmt) ?? this.catalog.cachedFlow(stmt.sql, this.policy);
+    if (f === undefined || f === UNKNOWN) return { rule: 'masking', message: 'which columns this statement reads could not be established, so it is refused' };
+    const err = maskingDenial(f, this.policy);
+    if (err) return { rule: 'masking', message: err.message };
+    // SQL-level PREPARE and DECLARE: EXECUTE and FETCH later find what they return.
+    if (f.prepared) this.prepared.set(f.prepared, f);
+    if (f.cursor) this.cursors.set(f.cursor, f);
+    return undefined;
+  }
+
+  /** The statement's text as the audit log and the recording keep it: literals compared with masked columns redacted. */
+  auditSql(stmt: AnalyzedStatement | undefined, sql: string): string {
+    const f = this.flow(stmt);
+    // Text that could not be analysed keeps no literal at all.
+    return f ? redactForAudit(sql, f) : redactAllLiterals(sql);
+  }
+
+  /** A whole query string of several statements, for the one event that refuses all of it. */
+  auditQuery(sql: string, stmts: readonly AnalyzedStatement[]): string {
+    const parts = stmts.map((stmt) => ({ stmt, flow: this.flow(stmt) }));
+    if (parts.some((p) => !p.flow)) return redactAllLiterals(sql);
+    return redactQueryForAudit(sql, parts as { stmt: AnalyzedStatement; flow: MaskFlow }[]);
+  }
+
+  auditParams(stmt: AnalyzedStatement | undefined, params: (string | null)[]): (string | null)[] {
+    const f = this.flow(stmt);
+    // Without a flow nobody can tell which parameters are guesses at masked values: keep none.
+    return f ? (redactParams(params, f) as (string | null)[]) : params.map((p) => (p === null ? null : '***'));
+  }
+
+  /** The plan for a RowDescription; columns whose origin the catalog does not hold yet count as unknown (masked). */
+  shape(fields: readonly FieldDescription[], stmt: AnalyzedStatement | undefined): ResultShape {
+    const lookup = this.catalog.columnSources(fields);
+    if (lookup.missing.length) void this.catalog.prefetch(lookup.missing).catch(() => undefined);
+    const columns = fields.map((f, i) => ({ name: f.name, typeOid: f.typeOid, format: f.format, source: lookup.sources[i] }));
+    const r = buildColumnPlan(columns, this.flow(stmt), this.policy);
+    if ('refusal' in r) return { refusal: r.refusal.message };
+    return { plan: r.plan, typeOids: fields.map((f) => f.typeOid) };
+  }
+
+  rowPlan(shape: ResultShape, formats: readonly number[]): RowPlan | undefined {
+    if (!shape.plan || !shape.typeOids) return undefined;
+    const n = shape.plan.length;
+    // Bind gives no codes (all text), one code for all, or one per column.
+    const f = formats.length === 0 ? new Array<number>(n).fill(0) : formats.length === 1 ? new Array<number>(n).fill(formats[0]!) : formats;
+    return compileRowPlan(shape.plan, f, shape.typeOids, this.policy);
+  }
+
+  rewriteRow(buf: Buffer, off: number, len: number, plan: RowPlan): Buffer | undefined {
+    return rewriteDataRow(buf, off, len, plan);
+  }
+
+  /** A rewriter for COPY ... TO STDOUT data, or a refusal when the copied columns cannot be established. */
+  copyOut(stmt: AnalyzedStatement | undefined, columns: number): CopyOutRewriter | { refusal: string } {
+    const copy = this.flow(stmt)?.copy;
+    if (!copy) return { refusal: 'the columns of this COPY could not be established, so it is refused' };
+    const r = buildCopyPlan(copy, columns, this.policy);
+    if ('refusal' in r) return { refusal: r.refusal.message };
+    return new CopyOutRewriter(copy.options, r.plan, this.policy);
+  }
+
+  notification(buf: Buffer, off: number, len: number): Buffer | undefined {
+    return rewriteNotification(buf, off, len, this.policy);
+  }
+
+  /** DDL through the gateway changes what the catalog says; the cache starts over. */
+  schemaChanged(): void {
+    this.catalog.invalidate();
+    this.flows.clear();
+  }
+}
