@@ -13,6 +13,8 @@ export interface AuditLogOptions {
    *  the background (at most INGEST_DELAY_MS later; search and verify wait for it). Without it, every group
    *  commit is a store transaction on the caller's path. */
   journal?: string;
+  /** where journalled events are ingested (a writer off the caller's thread); default the store itself */
+  sink?: Pick<Store, 'appendAudit'>;
 }
 
 /** How long journalled events may wait before they go into the store in one transaction. */
@@ -34,9 +36,11 @@ export class AuditLog {
   #unstored: AuditRecord[] = [];
   #ingestTimer: NodeJS.Timeout | undefined;
   #ingesting: Promise<void> | undefined;
+  readonly #sink: Pick<Store, 'appendAudit'>;
 
-  private constructor(store: Store, head: string, journal?: AuditJournal, unstored: AuditRecord[] = []) {
+  private constructor(store: Store, head: string, journal?: AuditJournal, unstored: AuditRecord[] = [], sink?: Pick<Store, 'appendAudit'>) {
     this.#store = store;
+    this.#sink = sink ?? store;
     this.#head = head;
     this.#storedHead = head;
     this.#journal = journal;
@@ -77,7 +81,7 @@ export class AuditLog {
       journal.close();
       throw new AuditError('AGENTDB_ERR_AUDIT_CORRUPT', `the audit journal ${opts.journal} does not continue the stored chain; keep both files and run agentdb audit verify`);
     }
-    const log = new AuditLog(store, rest.at(-1)?.hash ?? stored, journal, rest);
+    const log = new AuditLog(store, rest.at(-1)?.hash ?? stored, journal, rest, opts.sink);
     await log.#ingestNow();
     return log;
   }
@@ -99,7 +103,7 @@ export class AuditLog {
     if (this.#unstored.length === 0) return Promise.resolve();
     const batch = this.#unstored;
     this.#unstored = [];
-    this.#ingesting = this.#store.appendAudit(batch).then(
+    this.#ingesting = this.#sink.appendAudit(batch).then(
       () => {
         this.#ingesting = undefined;
         if (this.#unstored.length === 0) this.#journal?.clear();

@@ -38,7 +38,8 @@ export interface GatewayOptions {
   tls: { certPem: string; keyPem: string; userCaPem: string };
   databases: Record<string, GatewayDatabase>;
   audit: AuditLog;
-  store: Store;
+  /** where session recordings are written (batched, off the relay's thread) */
+  recordings: Pick<Store, 'appendRecording'>;
   isLoginSessionActive(id: string): Promise<boolean>;
   /** why this identity or task is locked, or undefined */
   lockFor(identity: string, taskId: string): string | undefined;
@@ -284,7 +285,7 @@ export class Gateway {
       // A statement still waiting for review is withdrawn; one running at the database is cancelled there.
       if (!session?.cancelHeld()) cancelBackend();
     });
-    const recording = new RecordingWriter(this.opts.store, {
+    const recording = new RecordingWriter(this.opts.recordings, {
       sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, startedAt: new Date().toISOString(),
     });
     const budget = this.budgets.for(ctx.task.id, policy.budget, cert.notAfter);

@@ -609,6 +609,9 @@ export class GatewaySession {
         if (target?.internal) this.drop(off, len);
         return;
       }
+      case 0x47 /* G CopyInResponse */:
+        this.tracker.copyInStarted();
+        return;
       case 0x48 /* H CopyOutResponse */: {
         const s = this.tracker.current();
         const masking = this.deps.masking;

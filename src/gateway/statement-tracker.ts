@@ -104,6 +104,28 @@ export class StatementTracker {
     return undefined;
   }
 
+  /**
+   * CopyInResponse for an extended-protocol statement: PostgreSQL ignores Sync during copy-in, so the Sync the
+   * client sent with the Execute gets no ReadyForQuery; the one sent after CopyDone/CopyFail does.
+   */
+  copyInStarted(): void {
+    let i = this.head;
+    while (i < this.queue.length) {
+      const e = this.queue[i]!;
+      if (e.kind === 'sync') return;
+      if (e.kind === 'stmt' && !e.done) break;
+      i++;
+    }
+    const stmt = this.queue[i];
+    if (!stmt || stmt.kind !== 'stmt' || stmt.simple) return;
+    for (let j = i + 1; j < this.queue.length; j++) {
+      if (this.queue[j]!.kind === 'sync') {
+        this.queue.splice(j, 1);
+        return;
+      }
+    }
+  }
+
   /** ReadyForQuery: everything up to the first sync point is settled. Returns the statements that finished;
    *  the ones without an answer were skipped by PostgreSQL after an earlier error and did not run. */
   readyForQuery(onFinished: (s: PendingStatement) => void): void {

@@ -15,7 +15,7 @@ export const FLUSH_ENTRIES = 256;
  * what gates statements); end() reports it.
  */
 export class RecordingWriter {
-  readonly #store: Store;
+  readonly #store: Pick<Store, 'appendRecording'>;
   readonly #sid: string;
   #seq = 0;
   #buffer: RecordingRecord[] = [];
@@ -25,7 +25,7 @@ export class RecordingWriter {
   #failure: unknown;
   #ended = false;
 
-  constructor(store: Store, header: RecordingHeader) {
+  constructor(store: Pick<Store, 'appendRecording'>, header: RecordingHeader) {
     const fault = headerFault(header);
     if (fault !== undefined) throw new RecordingError('AGENTDB_ERR_RECORDING_BAD_INPUT', `cannot record the session: ${fault}`);
     this.#store = store;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { CertificateAuthority } from '../ca/index.js';
 import { AuditLog } from '../audit/index.js';
-import { openSqliteStore, type Store } from '../store/index.js';
+import { openSqliteStore, startSqliteWriter, type Store } from '../store/index.js';
 import { OidcLogin } from '../identity/index.js';
 import { Gateway, type GatewayDatabase } from '../gateway/index.js';
 import { loadParser, compilePolicy, sessionSettingsFor, budgetFor, reviewTimeoutFor } from '../policy/index.js';
@@ -41,8 +41,11 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   const dataDir = path.resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const log = pino({ level: opts.log ? 'info' : 'silent' }, pino.destination(2));
-  const store = await openSqliteStore(path.join(dataDir, 'agentdb.db'));
-  const audit = await AuditLog.open(store, { journal: path.join(dataDir, 'audit.journal') });
+  const storeFile = path.join(dataDir, 'agentdb.db');
+  const store = await openSqliteStore(storeFile);
+  // Audit ingestion and recordings are committed on a writer thread, so no commit stalls the relay.
+  const writer = await startSqliteWriter(storeFile);
+  const audit = await AuditLog.open(store, { journal: path.join(dataDir, 'audit.journal'), sink: writer });
   const userCa = await CertificateAuthority.loadOrCreate(dataDir, 'user', config.cluster);
   const hostCa = await CertificateAuthority.loadOrCreate(dataDir, 'host', config.cluster);
   const apiListen = splitHostPort(config.api.listen);
@@ -98,7 +101,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     tls: { certPem: serverCert.certPem, keyPem: serverCert.keyPem, userCaPem: userCa.certPem },
     databases,
     audit,
-    store,
+    recordings: writer,
     isLoginSessionActive: (id) => sessions.isActive(id),
     lockFor: (identity, taskId) => {
       const l = locks.find(identity, taskId);
@@ -166,6 +169,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       await api.app.close();
       await gateway!.close();
       await audit.close();
+      await writer.close();
       await store.close();
     },
   };

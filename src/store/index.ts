@@ -7,3 +7,5 @@ export type {
 export type { Store } from './store.js';
 export { DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT } from './audit-query.js';
 export { openSqliteStore, SQLITE_FILE_NAME } from './sqlite/open.js';
+export { startSqliteWriter } from './sqlite/writer-worker.js';
+export type { BulkWriter } from './sqlite/writer-worker.js';

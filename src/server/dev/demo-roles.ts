@@ -24,7 +24,7 @@ export function demoRoles(database: string): Record<string, RoleInput> {
           match: {
             kinds: ['set'],
             settings: [
-              'application_name', 'client_encoding', 'datestyle', 'timezone', 'intervalstyle', 'extra_float_digits',
+              'client_encoding', 'datestyle', 'timezone', 'intervalstyle', 'extra_float_digits',
               'client_min_messages', 'bytea_output', 'lock_timeout', 'transaction_*',
             ],
           },

@@ -1,0 +1,76 @@
+// A TCP tee between a client and a server on loopback: it relays both directions untouched and keeps every byte
+// the server side sent, so a test can search exactly what a real client received (whatever the client later
+// does with it). Clients use it one query at a time, so a mark taken before a query and read after it gives
+// the bytes of that query alone.
+import net from 'node:net';
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+export interface ByteTee {
+  /** where clients connect instead of the server */
+  readonly address: Address;
+  /** how many bytes the server side has sent so far (across all connections): a mark for `since` */
+  mark(): number;
+  /** the bytes received from the server side after `mark` */
+  since(mark: number): Buffer;
+  /** every byte received from the server side */
+  all(): Buffer;
+  /** number of client connections accepted so far */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+/** Starts a tee on 127.0.0.1 (a free port) relaying to `target`. */
+export async function startByteTee(target: Address): Promise<ByteTee> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let connections = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    connections++;
+    const upstream = net.connect(target.port, target.host);
+    sockets.add(client).add(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      // Kept before it is relayed: when the client has seen a byte, the tee has it too.
+      chunks.push(Buffer.from(chunk));
+      total += chunk.length;
+      client.write(chunk);
+    });
+    client.on('data', (chunk: Buffer) => upstream.write(chunk));
+    const shut = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('close', shut).on('error', shut);
+    upstream.on('close', () => client.end()).on('error', shut);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    address: { host: '127.0.0.1', port },
+    mark: () => total,
+    since(mark: number) {
+      // Walk back from the newest chunk: a query's bytes are at the end.
+      let i = chunks.length;
+      let start = total;
+      while (i > 0 && start > mark) start -= chunks[--i]!.length;
+      return Buffer.concat(chunks.slice(i)).subarray(mark - start);
+    },
+    all: () => Buffer.concat(chunks),
+    get connections() {
+      return connections;
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
