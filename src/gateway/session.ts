@@ -476,9 +476,11 @@ export class GatewaySession {
     const stmt = portal?.stmt;
     // A statement whose Parse was refused was never prepared: PostgreSQL answers its Execute itself.
     if (stmt?.denial) return;
-    const budget = this.budgetDenial();
     // A refused Execute becomes a failing Parse of the unnamed statement: PostgreSQL errors and discards until Sync.
     const refuse = { start: off, end: off + len, bytes: parseMessage('', POISON_SQL, []) };
+    // A spent budget, or a result masking already refused (a suspended portal resumed), is refused before it runs again.
+    const refusedShape = portal?.columnsRef.shape?.refusal;
+    const budget = this.budgetDenial() ?? (refusedShape ? { rule: 'masking', message: refusedShape, sqlState: SqlState.INSUFFICIENT_PRIVILEGE } : undefined);
     if (budget) {
       this.clientEdits.push(refuse);
       this.trackStatement(stmt?.sql ?? '', stmt?.analysis, portal?.params, portal?.columnsRef ?? {}, false, budget);
@@ -654,7 +656,10 @@ export class GatewaySession {
       case 0x49 /* I EmptyQueryResponse */:
       case 0x73 /* s PortalSuspended */: {
         const s = this.tracker.current();
-        if (s) this.finish(s);
+        if (!s) return;
+        // A result cut off (budget, columns that cannot be masked) ends in an error even when the portal was only suspended.
+        if (s.suppress) return this.suppressedEnd(s, off, len);
+        this.finish(s);
         return;
       }
       case 0x45 /* E ErrorResponse */: {

@@ -112,7 +112,14 @@ export class NodePgClient implements CorpusClient {
       ...(this.mode === 'binary' ? { binary: true } : {}),
       ...(this.mode === 'row-by-row' ? { rows: 1 } : {}),
     };
-    return client.query(config as pg.QueryConfig);
+    const running = client.query(config as pg.QueryConfig);
+    if (this.mode !== 'row-by-row') return running;
+    // node-postgres (8.23) sends no Sync after an error when it executes with a row limit, so the server (any
+    // PostgreSQL, not only the gateway) keeps discarding and the connection hangs; the Sync it owes is sent here.
+    return running.catch((err: unknown) => {
+      if (typeof (err as { code?: unknown }).code === 'string') (client as unknown as { connection: { sync(): void } }).connection.sync();
+      throw err;
+    });
   }
 
   async run(entry: LeakEntry): Promise<EntryOutcome> {

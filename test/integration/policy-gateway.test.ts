@@ -90,6 +90,7 @@ describe('the policy corpus through the gateway', () => {
         // A prepared statement holds one statement: a multi-statement string is refused on the extended protocol.
         const expected = protocol === 'extended' && statements > 1 ? 'deny' : entry.expect;
         const got = await run(client, entry.sql, protocol === 'extended');
+        if (got === 'hang') console.log(`hang: ${protocol}: ${entry.sql}`);
         if (got !== expected) wrong.push(`${JSON.stringify(entry.sql)}: expected ${expected}, observed ${got}`);
         // A statement may end the connection (a FATAL from PostgreSQL) or leave it waiting: carry on with a fresh one.
         if (got === 'hang' || (client as unknown as { _ending?: boolean })._ending || !(client as unknown as { _connected?: boolean })._connected) {
