@@ -14,6 +14,10 @@ export interface LargeTable {
 
 export const PGBENCH_TABLES = ['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers', 'pgbench_history'];
 export const LARGE_TABLE = 'bench_rows';
+/** The same rows again, two of whose columns the bench's agent role masks (the masked-throughput workload). */
+export const MASKED_TABLE = 'bench_rows_masked';
+/** The masked columns of MASKED_TABLE and their strategies, as the role's masking block says them. */
+export const MASKED_COLUMNS = { [`public.${MASKED_TABLE}.a`]: 'redact', [`public.${MASKED_TABLE}.b`]: { partial: 4 } } as const;
 const LARGE_ROWS = 1_000_000;
 
 /** pgbench -i at `scale`, and the large table: 1,000,000 rows of about 150 bytes. */
@@ -33,9 +37,13 @@ export async function loadBenchData(pgbench: string, adminUrl: string, scale: nu
       INSERT INTO ${LARGE_TABLE}
         SELECT g, md5(g::text), md5((g + 1)::text), repeat(chr(97 + g % 26), 64) FROM generate_series(1, ${LARGE_ROWS}) g;
       GRANT SELECT, INSERT, UPDATE ON ${PGBENCH_TABLES.join(', ')} TO ${db.escapeIdentifier(dbUser)};
-      GRANT SELECT ON ${LARGE_TABLE} TO ${db.escapeIdentifier(dbUser)};`);
+      GRANT SELECT ON ${LARGE_TABLE} TO ${db.escapeIdentifier(dbUser)};
+      DROP TABLE IF EXISTS ${MASKED_TABLE};
+      CREATE TABLE ${MASKED_TABLE} AS SELECT * FROM ${LARGE_TABLE};
+      GRANT SELECT ON ${MASKED_TABLE} TO ${db.escapeIdentifier(dbUser)};`);
     // Alone: VACUUM cannot run in the implicit transaction of a multi-statement query.
     await db.query(`VACUUM ANALYZE ${LARGE_TABLE}`);
+    await db.query(`VACUUM ANALYZE ${MASKED_TABLE}`);
     // DataRow: type (1) + length (4) + field count (2) + per field a length (4) and the text.
     const r = await db.query<{ rows: string; bytes: string }>(
       `SELECT count(*) AS rows, sum(7 + 4 * 4 + octet_length(id::text) + octet_length(a) + octet_length(b) + octet_length(c)) AS bytes FROM ${LARGE_TABLE}`,

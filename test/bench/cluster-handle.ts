@@ -28,6 +28,8 @@ export interface ClusterProcessOptions {
   dataDir: string;
   /** the role the bench logs in with, and the relations it must be allowed to read */
   role: string;
+  /** columns the role masks on top of the demo's (schema.table.column -> strategy) */
+  maskedColumns?: Record<string, unknown>;
   tables: string[];
 }
 

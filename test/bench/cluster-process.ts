@@ -24,6 +24,8 @@ interface ChildOptions {
   role: string;
   /** relations the bench reads, schema-qualified */
   tables: string[];
+  /** columns the role masks on top of the demo's */
+  maskedColumns?: Record<string, unknown>;
 }
 
 const BUDGET_NEVER_REACHED = 1e15;
@@ -32,6 +34,10 @@ function allowBenchTables(config: Config): void {
   const role = config.roles[options.role];
   if (!role) throw new Error(`the dev cluster's config has no role "${options.role}" to run the bench as`);
   role.rules = [...role.rules, { name: 'bench-tables', action: 'allow', match: { kinds: ['select'], reads: options.tables } }];
+  if (options.maskedColumns && role.masking) {
+    const m = role.masking as { columns?: Record<string, unknown> };
+    role.masking = { ...m, columns: { ...(m.columns ?? {}), ...options.maskedColumns } };
+  }
   if (role.budget) role.budget = { ...(role.budget.rows ? { rows: BUDGET_NEVER_REACHED } : {}), ...(role.budget.bytes ? { bytes: BUDGET_NEVER_REACHED } : {}) };
 }
 

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { devDatabasePassword } from '../../src/server/index.js';
 import { startProxyCli } from '../helpers/cluster.js';
 import { AGENT, gatewayTls, loginAgent, taskCertFiles, type AgentLogin } from './agent-access.js';
-import { LARGE_TABLE, loadBenchData, PGBENCH_TABLES, type LargeTable } from './bench-data.js';
+import { LARGE_TABLE, loadBenchData, MASKED_COLUMNS, MASKED_TABLE, PGBENCH_TABLES, type LargeTable } from './bench-data.js';
 import { startClusterProcess, type ClusterProcess } from './cluster-handle.js';
 import type { Endpoint, PathName } from './paths.js';
 import { startPgbouncer } from './pgbouncer.js';
@@ -81,9 +81,9 @@ export async function startBenchEnvironment(settings: BenchSettings, log: Log): 
     closers.push(() => pgServer.stop());
 
     log('starting the agentdb server (control plane, gateway, dev IdP) in a child process');
-    const benchTables = [...PGBENCH_TABLES, LARGE_TABLE].map((t) => `public.${t}`);
+    const benchTables = [...PGBENCH_TABLES, LARGE_TABLE, MASKED_TABLE].map((t) => `public.${t}`);
     const startServer = (dataDir: string) =>
-      startClusterProcess({ adminUrl: pgServer.adminUrl(), databaseName: DATABASE.name, dataDir, role: AGENT, tables: benchTables });
+      startClusterProcess({ adminUrl: pgServer.adminUrl(), databaseName: DATABASE.name, dataDir, role: AGENT, tables: benchTables, maskedColumns: MASKED_COLUMNS });
     const cluster = await startServer(path.join(dir, 'server'));
     children.add(cluster.pid);
     closers.push(async () => {

@@ -6,7 +6,7 @@ import { BenchError } from '../errors.js';
 import { nodePg, PATH_NAMES, type Endpoint } from '../paths.js';
 import { compareAll, type Sample, type Workload } from '../workload.js';
 
-async function readAll(e: Endpoint, sql: string): Promise<{ rows: number; seconds: number }> {
+export async function readAll(e: Endpoint, sql: string): Promise<{ rows: number; seconds: number }> {
   const client = new pg.Client(nodePg(e));
   await client.connect();
   try {
