@@ -7,7 +7,7 @@ _agentdb() {
   done
   while :; do
     case "$path" in
-    "") words="server demo login logout status proxy exec play audit completion --version -V" ;;
+    "") words="server demo login logout status proxy exec play audit request lock unlock completion --version -V" ;;
     "server") words="--config --dev --data-dir --log" ;;
     "demo") words="--data-dir" ;;
     "login") words="--server --ca-file --client-id --client-secret-env --token-file --ci --format" ;;
@@ -19,6 +19,13 @@ _agentdb() {
     "audit") words="search verify" ;;
     "audit search") words="--user --db --task --sid --type --since --until --query --limit --format" ;;
     "audit verify") words="" ;;
+    "request") words="create ls approve deny" ;;
+    "request create") words="--role --reason --no-wait --timeout --format" ;;
+    "request ls") words="--state --watch --format" ;;
+    "request approve") words="" ;;
+    "request deny") words="--reason" ;;
+    "lock") words="--user --task --reason --ttl --list --format" ;;
+    "unlock") words="" ;;
     "completion") words="" ;;
       # a flag's value is not a subcommand: drop the last word and look again
       *) if [ "$path" != "${path% *}" ]; then path="${path% *}"; continue; fi; words="" ;;

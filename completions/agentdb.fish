@@ -9,6 +9,9 @@ complete -c agentdb -n '__fish_use_subcommand' -a proxy
 complete -c agentdb -n '__fish_use_subcommand' -a exec
 complete -c agentdb -n '__fish_use_subcommand' -a play
 complete -c agentdb -n '__fish_use_subcommand' -a audit
+complete -c agentdb -n '__fish_use_subcommand' -a request
+complete -c agentdb -n '__fish_use_subcommand' -a lock
+complete -c agentdb -n '__fish_use_subcommand' -a unlock
 complete -c agentdb -n '__fish_use_subcommand' -a completion
 complete -c agentdb -n '__fish_use_subcommand' -l version
 complete -c agentdb -n '__fish_use_subcommand' -s V
@@ -54,3 +57,22 @@ complete -c agentdb -n '__fish_seen_subcommand_from search' -l until
 complete -c agentdb -n '__fish_seen_subcommand_from search' -l query
 complete -c agentdb -n '__fish_seen_subcommand_from search' -l limit
 complete -c agentdb -n '__fish_seen_subcommand_from search' -l format
+complete -c agentdb -n '__fish_seen_subcommand_from request' -a create
+complete -c agentdb -n '__fish_seen_subcommand_from request' -a ls
+complete -c agentdb -n '__fish_seen_subcommand_from request' -a approve
+complete -c agentdb -n '__fish_seen_subcommand_from request' -a deny
+complete -c agentdb -n '__fish_seen_subcommand_from create' -l role
+complete -c agentdb -n '__fish_seen_subcommand_from create' -l reason
+complete -c agentdb -n '__fish_seen_subcommand_from create' -l no-wait
+complete -c agentdb -n '__fish_seen_subcommand_from create' -l timeout
+complete -c agentdb -n '__fish_seen_subcommand_from create' -l format
+complete -c agentdb -n '__fish_seen_subcommand_from ls' -l state
+complete -c agentdb -n '__fish_seen_subcommand_from ls' -l watch
+complete -c agentdb -n '__fish_seen_subcommand_from ls' -l format
+complete -c agentdb -n '__fish_seen_subcommand_from deny' -l reason
+complete -c agentdb -n '__fish_seen_subcommand_from lock' -l user
+complete -c agentdb -n '__fish_seen_subcommand_from lock' -l task
+complete -c agentdb -n '__fish_seen_subcommand_from lock' -l reason
+complete -c agentdb -n '__fish_seen_subcommand_from lock' -l ttl
+complete -c agentdb -n '__fish_seen_subcommand_from lock' -l list
+complete -c agentdb -n '__fish_seen_subcommand_from lock' -l format

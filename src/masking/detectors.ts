@@ -30,6 +30,11 @@ interface Facts {
   shapeish: boolean;
   /** ':' or '=', which a secret assignment (password=...) needs */
   assignish: boolean;
+  /**
+   * The most digits in one run where only separators (space - . ( ) +) may stand between them; a letter ends
+   * the run. Cards, SSNs and phone numbers each need a long one; hex digests (md5, UUIDs) never have one.
+   */
+  run: number;
 }
 
 /** A detector pass: the rewritten text, or undefined when nothing in it matched. */
@@ -58,7 +63,7 @@ const emailPass: Pass = (text, facts) => {
 // '3.14159...' are not cards. The run is cut into candidates below, since a card can sit next to another number.
 const DIGIT_RUN = /(?<![\w.])\d(?:[ -]?\d)*(?![\w]|\.\d)/g;
 
-const cardPass: Pass = (text, facts) => (facts.digits < 13 ? undefined : replaceAll(text, DIGIT_RUN, maskCardsInRun));
+const cardPass: Pass = (text, facts) => (facts.run < 13 ? undefined : replaceAll(text, DIGIT_RUN, maskCardsInRun));
 
 function maskCardsInRun(run: string): string | undefined {
   const compact = run.replace(/[ -]/g, '');
@@ -140,7 +145,7 @@ const SSN = /(?<![\w-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\w-])
 const SSN_PROBE = probe(SSN);
 
 const ssnPass: Pass = (text, facts) =>
-  facts.digits < 9 || !facts.dash || !SSN_PROBE.test(text) ? undefined : replaceAll(text, SSN, () => DETECTOR_TAGS.ssn);
+  facts.run < 9 || !facts.dash || !SSN_PROBE.test(text) ? undefined : replaceAll(text, SSN, () => DETECTOR_TAGS.ssn);
 
 // ---- phone numbers: a leading + or separators in the places phone numbers have them, never a bare run of
 // digits (order ids, amounts, timestamps)
@@ -162,7 +167,7 @@ const PHONE = new RegExp(
 const PHONE_PROBE = probe(PHONE);
 
 const phonePass: Pass = (text, facts) =>
-  facts.digits < 8 || !PHONE_PROBE.test(text)
+  facts.run < 8 || !PHONE_PROBE.test(text)
     ? undefined
     : replaceAll(text, PHONE, (m) => {
     const digits = countDigits(m);
@@ -287,6 +292,8 @@ export class ContentScanner {
 }
 
 function countFacts(text: string): Facts {
+  let run = 0;
+  let longest = 0;
   let digits = 0;
   let dash = false;
   let at = false;
@@ -295,8 +302,14 @@ function countFacts(text: string): Facts {
   let assignish = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) digits++;
-    else if (c >= 65 && c <= 90) {
+    if (c >= 48 && c <= 57) {
+      digits++;
+      if (++run > longest) longest = run;
+      continue;
+    }
+    // A separator keeps the run going; anything else ends it.
+    if (c !== 32 && c !== 45 && c !== 46 && c !== 40 && c !== 41 && c !== 43) run = 0;
+    if (c >= 65 && c <= 90) {
       upper = true;
       if (c === 74 /* J */ || c === 65 /* A */ || c === 66 /* B */) shapeish = true;
     } else if (c === 45) dash = shapeish = true;
@@ -304,7 +317,7 @@ function countFacts(text: string): Facts {
     else if (c === 95 /* _ */) shapeish = true;
     else if (c === 58 /* : */ || c === 61 /* = */) assignish = true;
   }
-  return { digits, dash, at, upper, shapeish, assignish };
+  return { digits, dash, at, upper, shapeish, assignish, run: longest };
 }
 
 /** String.replace with a replacer that may decline a match (undefined keeps it); undefined when nothing changed. */

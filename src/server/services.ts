@@ -24,6 +24,8 @@ export interface RunningServer {
   caFile: string;
   dataDir: string;
   store: Store;
+  /** the audit log (search and verify flush what is still only journalled) */
+  audit: AuditLog;
   close(): Promise<void>;
 }
 
@@ -165,6 +167,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     caFile,
     dataDir,
     store,
+    audit,
     async close() {
       await api.app.close();
       await gateway!.close();

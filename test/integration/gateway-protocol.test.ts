@@ -406,11 +406,11 @@ describe('pg_stat_activity', () => {
       const seen = await admin.query('SELECT application_name, usename FROM pg_stat_activity WHERE pid = $1', [pid]);
       expect(seen.rows[0]).toEqual({ application_name: app, usename: 'app_rw' });
       // The sid is the session's id in the audit log.
-      const starts = await tc.cluster.server.store.searchAudit({ sid: m![1]!, type: 'db.session.start' });
+      const starts = await tc.cluster.server.audit.search({ sid: m![1]!, type: 'db.session.start' });
       expect(starts.length).toBe(1);
-      expect(starts[0]!.identityName).toBe('wire-tester');
+      expect(starts[0]!.identity?.name).toBe('wire-tester');
       // What the client called itself is kept for the audit log, not given to PostgreSQL.
-      expect(JSON.parse(starts[0]!.json).client.app).toBe('pretending-to-be-someone-else');
+      expect(starts[0]!.client?.app).toBe('pretending-to-be-someone-else');
     } finally {
       await client.end();
     }

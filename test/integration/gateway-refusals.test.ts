@@ -63,8 +63,7 @@ async function refused(client: pg.Client): Promise<PgError> {
 
 /** The denial events stored for an identity (optionally for one task), oldest first. */
 async function denials(identity: string, task?: string): Promise<AuditEvent[]> {
-  const records = await tc.cluster.server.store.searchAudit({ type: 'db.session.denied', user: identity, ...(task ? { task } : {}) });
-  return records.map((r) => JSON.parse(r.json) as AuditEvent);
+  return tc.cluster.server.audit.search({ type: 'db.session.denied', user: identity, ...(task ? { task } : {}) });
 }
 
 /** The one new denial for `identity`, checked for the fields every denial has. */
@@ -147,7 +146,7 @@ describe('certificates', () => {
     }
     let ends: unknown[] = [];
     for (let i = 0; i < 50 && ends.length === 0; i++) {
-      ends = await tc.cluster.server.store.searchAudit({ sid, type: 'db.session.end' });
+      ends = await tc.cluster.server.audit.search({ sid, type: 'db.session.end' });
       if (ends.length === 0) await sleep(100);
     }
     expect(ends.length).toBe(1);

