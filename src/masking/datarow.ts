@@ -5,7 +5,7 @@
 import type { ColumnPlan } from './column-plan.js';
 import { MaskingError } from './errors.js';
 import type { MaskingPolicy } from './policy.js';
-import { compileValueOp, OP_FIXED, OP_NULL, OP_PASS, transformText, type ValueOp } from './value-ops.js';
+import { compileValueOp, OP_FIXED, OP_NULL, OP_PASS, OP_SCAN, transformText, type ValueOp } from './value-ops.js';
 import { JSONB_OID } from './value-types.js';
 
 /** A result's plan compiled for rewriteDataRow: build once per RowDescription. */
@@ -139,6 +139,8 @@ function transformValue(buf: Buffer, pos: number, vlen: number, op: ValueOp, jso
     if (vlen === 0 || buf[pos] !== JSONB_VERSION) return null;
     return transformText(op, buf.toString('utf8', pos + 1, pos + vlen), policy);
   }
+  // Most text holds nothing a detector looks for: that is decided on the bytes, without making a string.
+  if (op.kind === OP_SCAN && policy.scanner && !policy.scanner.mayMatch(buf, pos, pos + vlen)) return undefined;
   return transformText(op, buf.toString('utf8', pos, pos + vlen), policy);
 }
 

@@ -276,6 +276,21 @@ export class ContentScanner {
     this.passes = PASSES.filter(([k]) => set.has(k)).map(([, p]) => p);
   }
 
+  /**
+   * Whether bytes of UTF-8 text could hold anything a detector looks for, decided on the bytes without decoding
+   * them (the same test scan() starts with). False means scan() would return the text unchanged. Bytes outside
+   * ASCII count as "could" (decoding them is the only safe way to know).
+   */
+  mayMatch(buf: Buffer, start: number, end: number): boolean {
+    if (this.passes.length === 0) return false;
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      // digits, '@', ':', '=', '_', '-', 'J', 'A', 'B', and anything not ASCII
+      if ((c >= 48 && c <= 58) || c === 64 || c === 61 || c === 95 || c === 45 || c === 74 || c === 65 || c === 66 || c >= 128) return true;
+    }
+    return false;
+  }
+
   /** The value with every match replaced by its tag; the very same string when nothing matched. */
   scan(text: string): string {
     if (this.passes.length === 0) return text;
