@@ -16,3 +16,6 @@ export type { Traits } from './session-settings.js';
 export { budgetFor } from './budget.js';
 export type { Budget } from './budget.js';
 export { mayReview, reviewTimeoutFor, DEFAULT_REVIEW_TIMEOUT } from './review.js';
+// The parse tree as libpg-query gives it: the one set of helpers for walking it (masking uses them too).
+export { isObject, unwrap, bodyOf, list, str, nameParts, constantText } from './parse-node.js';
+export type { ParseObject } from './parse-node.js';

@@ -9,7 +9,8 @@ export function isObject(v: unknown): v is ParseObject {
 }
 
 /** The type and body of a wrapped node, or undefined for a bare one. Node types start upper-case, fields lower-case. */
-export function unwrap(v: ParseObject): [type: string, body: ParseObject] | undefined {
+export function unwrap(v: unknown): [type: string, body: ParseObject] | undefined {
+  if (!isObject(v)) return undefined;
   let type: string | undefined;
   for (const key in v) {
     if (type !== undefined) return undefined;
@@ -22,7 +23,21 @@ export function unwrap(v: ParseObject): [type: string, body: ParseObject] | unde
   return isObject(body) ? [type, body] : undefined;
 }
 
-/** The text of a constant (A_Const, or a cast of one: 'role'::text); null for NULL; undefined when not a constant. */
+/** The body of a node that is either wrapped as `type` or bare. */
+export function bodyOf(v: unknown, type: string): ParseObject | undefined {
+  const w = unwrap(v);
+  if (w) return w[0] === type ? w[1] : undefined;
+  return isObject(v) ? v : undefined;
+}
+
+export function list(v: unknown): readonly unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+export function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
 export function constantText(v: unknown): string | null | undefined {
   if (!isObject(v)) return undefined;
   const w = unwrap(v);
@@ -42,13 +57,14 @@ export function constantText(v: unknown): string | null | undefined {
   return undefined;
 }
 
-/** ["pg_catalog", "set_config"] from a list of String nodes. */
-export function nameParts(list: unknown): string[] {
-  if (!Array.isArray(list)) return [];
+/** ["pg_catalog", "set_config"] from a list of String nodes; A_Star (in column references) becomes '*'. */
+export function nameParts(v: unknown): string[] {
   const out: string[] = [];
-  for (const item of list) {
-    const w = isObject(item) ? unwrap(item) : undefined;
-    if (w && w[0] === 'String' && typeof w[1].sval === 'string') out.push(w[1].sval);
+  for (const item of list(v)) {
+    const w = unwrap(item);
+    if (!w) continue;
+    if (w[0] === 'String' && typeof w[1].sval === 'string') out.push(w[1].sval);
+    else if (w[0] === 'A_Star') out.push('*');
   }
   return out;
 }

@@ -40,11 +40,27 @@ interface Result {
   unknownParams?: boolean;
 }
 
+/** Whether the tree nests deeper than `limit` (walked without recursion, so a hostile tree cannot overflow the stack). */
+function deeperThan(root: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (d > limit) return true;
+    if (typeof v !== 'object' || v === null) continue;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
+  }
+  return false;
+}
+
+// PostgreSQL's own parser refuses far shallower trees (max_stack_depth); deeper ones are refused unwalked.
+const MAX_TREE_DEPTH = 2_000;
+
 function build(stmt: AnalyzedStatement, policy: MaskingPolicy, options: FlowOptions): MaskFlow {
   const a = new FlowAnalyzer(policy, options);
   let result: Result;
   let failure: Refusal | undefined;
   try {
+    if (deeperThan(stmt.node, MAX_TREE_DEPTH)) throw new RangeError('the statement is nested too deeply');
     result = policy.columns.size === 0 ? unmaskedStatement(stmt.node, options) : statement(a, stmt.node, policy, options);
   } catch (err) {
     const why = err instanceof RangeError ? 'the statement is nested too deeply' : `the analysis failed (${(err as Error).message})`;
