@@ -57,7 +57,7 @@ describe('true positives: each match is replaced inside the value', () => {
     ['sk-proj-abcdefghijklmnopqrstuvwxyz12', '[secret]'],
     ['password=hunter2hunter2', 'password=[secret]'],
     ['{"api_key": "abcd1234efgh5678"}', '{"api_key": "[secret]"}'],
-    ['-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY-----', '[secret]'],
+    [`-----BEGIN RSA ${'PRIVATE'} KEY-----\nMIIEow\nabc\n-----END RSA ${'PRIVATE'} KEY-----`, '[secret]'],
   ])('secret: %s', (input, out) => expect(all.scan(input)).toBe(out));
 });
 
