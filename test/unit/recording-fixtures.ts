@@ -1,28 +1,9 @@
 // Shared by the recording tests: real sqlite stores in a temp directory and a sample header.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll } from 'vitest';
 import type { RecordingHeader } from '../../src/recording/index.js';
-import { openSqliteStore, type Store } from '../../src/store/index.js';
+import type { Store } from '../../src/store/index.js';
 
-export function tempStores(): { open: () => Promise<{ store: Store; file: string }> } {
-  const root = mkdtempSync(join(tmpdir(), 'agentdb-recording-'));
-  const opened: Store[] = [];
-  let n = 0;
-  afterAll(async () => {
-    for (const s of opened) await s.close();
-    rmSync(root, { recursive: true, force: true });
-  });
-  return {
-    open: async () => {
-      const file = join(root, `s${n++}.db`);
-      const store = await openSqliteStore(file);
-      opened.push(store);
-      return { store, file };
-    },
-  };
-}
+// Temp sqlite stores come from the audit fixtures: one helper for both.
+export { tempStores } from './audit-fixtures.js';
 
 export function header(sid: string, over: Partial<RecordingHeader> = {}): RecordingHeader {
   return {
