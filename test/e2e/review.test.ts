@@ -1,7 +1,9 @@
 // Held statements, just-in-time roles, locks and row-level security from the identity's claims, as users run them:
 // an agent's session through `agentdb proxy`, reviewers deciding from their own CLI sessions.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import http from 'node:http';
 import pg from 'pg';
+import postgres from 'postgres';
 import { agentdb, eventually, loginAgent, loginAlice, startProxyCli, startTestCluster, type CliProcess, type ProxyReady, type TestCluster } from '../helpers/cluster.js';
 
 let tc: TestCluster;
@@ -9,6 +11,9 @@ let agentHome: string;
 let aliceHome: string;
 let reviewerHome: string;
 let proxy: { proc: CliProcess; ready: ProxyReady };
+// The review webhook's receiver: every POST body it got.
+const announced: unknown[] = [];
+let hookServer: http.Server;
 
 interface PendingRequest {
   id: string;
@@ -19,7 +24,18 @@ interface PendingRequest {
 }
 
 beforeAll(async () => {
+  hookServer = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      announced.push(JSON.parse(body));
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', () => r()));
+  const hookUrl = `http://127.0.0.1:${(hookServer.address() as { port: number }).port}/agentdb`;
   tc = await startTestCluster('review', (config) => {
+    config.review = { webhook: { url: hookUrl } };
     // Short enough for a test to see a held statement time out.
     const agent = config.roles['demo-agent']!;
     agent.review = { databases: agent.review?.databases ?? [], timeout: '4s' };
@@ -43,6 +59,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.proc.stop();
   await tc?.close();
+  hookServer?.close();
 });
 
 async function pendingFor(home: string, sqlPart: string): Promise<PendingRequest | undefined> {
@@ -82,6 +99,9 @@ describe('held statements', () => {
     const del = c.query('DELETE FROM orders');
     const req = await eventually(() => pendingFor(aliceHome, 'DELETE FROM orders'), 'the held DELETE to show up');
     expect(req).toMatchObject({ requester: 'demo-agent', state: 'pending' });
+    // The webhook announced it, with the statement, the rule and who is asking.
+    const hook = await eventually(async () => announced.find((a) => (a as { request?: { id?: string } }).request?.id === req.id), 'the webhook');
+    expect(hook).toMatchObject({ type: 'request.created', request: { requester: 'demo-agent', statement: { sql: 'DELETE FROM orders' } } });
     // The requester cannot approve its own request.
     const self = await agentdb(agentHome, ['request', 'approve', req.id]);
     expect(self.code).toBe(4);
@@ -117,6 +137,21 @@ describe('held statements', () => {
     const audit = await agentdb(aliceHome, ['audit', 'search', '--type', 'request.*', '--format', 'json']);
     const types = audit.stdout.trim().split('\n').map((l) => JSON.parse(l).type);
     expect(types).toEqual(expect.arrayContaining(['request.created', 'request.approved', 'request.denied', 'request.expired']));
+  });
+});
+
+describe('cancel', () => {
+  test('a held statement the client cancels is withdrawn, and never runs', async () => {
+    const sql = postgres(proxy.ready.url, { max: 1, fetch_types: false, onnotice: () => undefined });
+    const q = sql`DELETE FROM orders`;
+    const settled = q.then(() => undefined, (e: Error & { code?: string }) => e);
+    await eventually(() => pendingFor(aliceHome, 'DELETE FROM orders'), 'the held DELETE');
+    q.cancel();
+    const err = await settled;
+    expect(err).toMatchObject({ code: '42501' });
+    expect(err!.message).toMatch(/canceled by the client while waiting for review/);
+    expect((await sql`SELECT count(*)::int AS n FROM orders`)[0]!.n).toBeGreaterThan(0);
+    await sql.end();
   });
 });
 
