@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import {
   MessageFramer, SqlState, describeMessage, errorResponse, forEachMessage, parseMessage, queryMessage, readBind, readCloseOrDescribe, readCommandComplete,
-  readErrorFields, readExecute, readParse, readQuery, readReadyForQuery, readRowDescription,
+  readErrorFields, readExecute, readParse, readQuery, readRowDescription,
 } from '../pgwire/index.js';
 import type { SessionMasking } from './session-masking.js';
 import type { RowPlan } from '../masking/index.js';
@@ -118,7 +118,6 @@ export class GatewaySession {
   private backendEdits: Edit[] = [];
   private holds: Hold[] = [];
   private abortReview: ((reason: string) => void) | undefined;
-  private txStatus: 'I' | 'T' | 'E' = 'I';
   private ended = false;
   private expiryTimer: NodeJS.Timeout | undefined;
   endReason = '';
@@ -681,7 +680,6 @@ export class GatewaySession {
         return;
       }
       case 0x5a /* Z ReadyForQuery */:
-        this.txStatus = readReadyForQuery(buf, off, len);
         this.tracker.readyForQuery((s) => this.deps.recording.statement(s.rec));
         return;
       default:
@@ -717,10 +715,6 @@ export class GatewaySession {
     if (s.columnsRef.columns) s.rec.columns = s.columnsRef.columns;
     this.totals.rows += s.rec.rows ?? 0;
     this.totals.bytes += s.bytes;
-  }
-
-  get transactionStatus(): 'I' | 'T' | 'E' {
-    return this.txStatus;
   }
 
   // ---- end
