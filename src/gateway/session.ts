@@ -207,8 +207,19 @@ export class GatewaySession {
   }
 
   private async pump(): Promise<void> {
-    const masking = this.deps.masking!;
     this.pumping = true;
+    try {
+      await this.pumpBacklog();
+    } catch (err) {
+      // Nothing a client sends may take the gateway down: the session ends instead.
+      this.terminate(SqlState.INTERNAL_ERROR, `the gateway could not process the request: ${(err as Error).message}`);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async pumpBacklog(): Promise<void> {
+    const masking = this.deps.masking!;
     while (this.backlog.length > 0 && !this.ended) {
       const out = this.backlog.shift()!;
       const wait = masking.prepare(statementsIn(out));
@@ -230,7 +241,6 @@ export class GatewaySession {
         masking.schemaChanged();
       }
     }
-    this.pumping = false;
   }
 
   private ddlSeen = false;
