@@ -9,3 +9,4 @@ export { DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT } from './audit-query.js';
 export { openSqliteStore, SQLITE_FILE_NAME } from './sqlite/open.js';
 export { startSqliteWriter } from './sqlite/writer-worker.js';
 export type { BulkWriter } from './sqlite/writer-worker.js';
+export { openPostgresStore } from './postgres/postgres-store.js';

@@ -1,4 +1,4 @@
-import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { normalizeAuditQuery } from '../audit-query.js';
 import { StoreError } from '../errors.js';
 import {
@@ -20,8 +20,9 @@ import type {
 import { DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT } from '../audit-query.js';
 import type { Store } from '../store.js';
 import { AUDIT_COLUMNS, auditSearchSql } from './audit-search-sql.js';
+import { rowToAudit, rowToLock, rowToRequest, text, type Row } from '../row-records.js';
 
-type Row = Record<string, SQLOutputValue>;
+
 
 /** Rows read per page by scanAudit: enough to amortise the query, small enough to stay in memory. */
 const SCAN_PAGE = 500;
@@ -31,43 +32,12 @@ const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
 const SQLITE_BUSY = 5;
 
-function text(row: Row, col: string): string {
-  const v = row[col];
-  if (typeof v !== 'string') {
-    throw new StoreError('AGENTDB_ERR_STORE_CORRUPT', `the store holds a row whose ${col} is not text`);
-  }
-  return v;
-}
 
 function optionalText(row: Row, col: string): string | undefined {
   const v = row[col];
   return typeof v === 'string' ? v : undefined;
 }
 
-function rowToAudit(row: Row): AuditRecord {
-  const r: AuditRecord = {
-    id: text(row, 'id'),
-    time: text(row, 'time'),
-    type: text(row, 'type'),
-    code: text(row, 'code'),
-    prevHash: text(row, 'prev_hash'),
-    hash: text(row, 'hash'),
-    json: text(row, 'json'),
-  };
-  const sid = optionalText(row, 'sid');
-  if (sid !== undefined) r.sid = sid;
-  const identityName = optionalText(row, 'identity_name');
-  if (identityName !== undefined) r.identityName = identityName;
-  const dbService = optionalText(row, 'db_service');
-  if (dbService !== undefined) r.dbService = dbService;
-  const taskId = optionalText(row, 'task_id');
-  if (taskId !== undefined) r.taskId = taskId;
-  const taskReason = optionalText(row, 'task_reason');
-  if (taskReason !== undefined) r.taskReason = taskReason;
-  const sql = optionalText(row, 'sql');
-  if (sql !== undefined) r.sql = sql;
-  return r;
-}
 
 /** Maps a driver error to a StoreError; the SQL text is not included (it may quote stored data). */
 function storeFailure(err: unknown, doing: string): StoreError {
@@ -86,37 +56,7 @@ function storeFailure(err: unknown, doing: string): StoreError {
 
 const REQUEST_COLUMNS = 'id, kind, state, requester, data, created_at, expires_at, decided_by, decided_at, reason';
 
-function rowToRequest(row: Row): AccessRequestRecord {
-  const r: AccessRequestRecord = {
-    id: text(row, 'id'),
-    kind: text(row, 'kind') as AccessRequestRecord['kind'],
-    state: text(row, 'state') as AccessRequestState,
-    requester: text(row, 'requester'),
-    data: fromJsonText(text(row, 'data'), `access request ${text(row, 'id')} data`),
-    createdAt: text(row, 'created_at'),
-    expiresAt: text(row, 'expires_at'),
-  };
-  for (const [col, key] of [['decided_by', 'decidedBy'], ['decided_at', 'decidedAt'], ['reason', 'reason']] as const) {
-    const v = optionalText(row, col);
-    if (v !== undefined) r[key] = v;
-  }
-  return r;
-}
 
-function rowToLock(row: Row): LockRecord {
-  const l: LockRecord = {
-    id: text(row, 'id'),
-    target: fromJsonText(text(row, 'target'), `lock ${text(row, 'id')} target`) as LockRecord['target'],
-    reason: text(row, 'reason'),
-    createdBy: text(row, 'created_by'),
-    createdAt: text(row, 'created_at'),
-  };
-  for (const [col, key] of [['expires_at', 'expiresAt'], ['removed_at', 'removedAt'], ['removed_by', 'removedBy']] as const) {
-    const v = optionalText(row, col);
-    if (v !== undefined) l[key] = v;
-  }
-  return l;
-}
 
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
