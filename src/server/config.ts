@@ -89,6 +89,12 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** where the control plane keeps its state: the embedded SQLite file (default), or a PostgreSQL database
+     *  that several control planes/gateways share */
+    store: z
+      .object({ postgres: z.object({ urlEnv: z.string().min(1), schema: z.string().optional() }).strict().optional() })
+      .strict()
+      .default({}),
     roles: z.record(z.string(), roleSchema).default({}),
     databases: z.record(z.string(), databaseSchema).default({}),
   })

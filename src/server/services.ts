@@ -4,11 +4,11 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { CertificateAuthority } from '../ca/index.js';
 import { AuditLog } from '../audit/index.js';
-import { openSqliteStore, startSqliteWriter, type Store } from '../store/index.js';
+import { openPostgresStore, openSqliteStore, startSqliteWriter, type BulkWriter, type Store } from '../store/index.js';
 import { OidcLogin } from '../identity/index.js';
 import { Gateway, type GatewayDatabase } from '../gateway/index.js';
 import { loadParser, compilePolicy, sessionSettingsFor, budgetFor, reviewTimeoutFor } from '../policy/index.js';
-import { resolveSecret, splitHostPort, type Config } from './config.js';
+import { ConfigError, resolveSecret, splitHostPort, type Config } from './config.js';
 import { parseDuration } from './duration.js';
 import { LoginSessions } from './login-sessions.js';
 import { TaskCertIssuer } from './task-certs.js';
@@ -39,14 +39,27 @@ export interface ServerOptions {
 const SERVER_CERT_TTL_MS = 365 * 24 * 3600 * 1000;
 const GATEWAY_SETTINGS = ['application_name'];
 
+/**
+ * The store and the writer that takes bulk writes (audit ingestion, recordings) off the relay's thread: for
+ * SQLite a worker thread with its own connection; PostgreSQL's driver is asynchronous already.
+ */
+async function openStore(config: Config, dataDir: string): Promise<{ store: Store; writer: BulkWriter }> {
+  const pgStore = config.store.postgres;
+  if (pgStore) {
+    const url = process.env[pgStore.urlEnv];
+    if (!url) throw new ConfigError(`store.postgres.urlEnv: environment variable ${pgStore.urlEnv} is not set`);
+    const store = await openPostgresStore(url, pgStore.schema ? { schema: pgStore.schema } : {});
+    return { store, writer: { appendAudit: (r) => store.appendAudit(r), appendRecording: (r) => store.appendRecording(r), close: async () => undefined } };
+  }
+  const file = path.join(dataDir, 'agentdb.db');
+  return { store: await openSqliteStore(file), writer: await startSqliteWriter(file) };
+}
+
 export async function startServer(config: Config, opts: ServerOptions): Promise<RunningServer> {
   const dataDir = path.resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const log = pino({ level: opts.log ? 'info' : 'silent' }, pino.destination(2));
-  const storeFile = path.join(dataDir, 'agentdb.db');
-  const store = await openSqliteStore(storeFile);
-  // Audit ingestion and recordings are committed on a writer thread, so no commit stalls the relay.
-  const writer = await startSqliteWriter(storeFile);
+  const { store, writer } = await openStore(config, dataDir);
   const audit = await AuditLog.open(store, { journal: path.join(dataDir, 'audit.journal'), sink: writer });
   const userCa = await CertificateAuthority.loadOrCreate(dataDir, 'user', config.cluster);
   const hostCa = await CertificateAuthority.loadOrCreate(dataDir, 'host', config.cluster);
