@@ -275,8 +275,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
     return { ok: true };
   });
 
-  const addr = await app.listen({ host: listen.host, port: listen.port });
-  void addr;
+  await app.listen({ host: listen.host, port: listen.port });
   const port = (app.server.address() as { port: number }).port;
   const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
   return { app, url: `https://${host}:${port}` };
