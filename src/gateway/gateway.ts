@@ -72,12 +72,15 @@ export class Gateway {
   private readonly tlsDirect: tls.Server;
   private readonly cancels = new CancelRegistry();
   private readonly budgets = new TaskBudgets();
+  /** the database services and the users the gateway holds credentials for, as authorization sees them */
+  private readonly services: Record<string, { users: string[] }>;
   /** one catalog view per database and user the gateway logs in as, shared by their sessions */
   private readonly catalogs = new Map<string, CatalogCache>();
   readonly sessions = new Set<GatewaySession>();
   private readonly pending = new Set<net.Socket>();
 
   constructor(private readonly opts: GatewayOptions) {
+    this.services = Object.fromEntries(Object.entries(opts.databases).map(([k, v]) => [k, { users: Object.keys(v.credentials) }]));
     const base: tls.TlsOptions = {
       cert: opts.tls.certPem,
       key: opts.tls.keyPem,
@@ -217,10 +220,9 @@ export class Gateway {
     const clientAddr = `${secure.remoteAddress ?? ''}:${secure.remotePort ?? ''}`;
     const clientApp = startup.params.application_name || startup.params.fallback_application_name;
     const client = { addr: clientAddr, ...(clientApp ? { app: clientApp } : {}) };
-    const services = Object.fromEntries(Object.entries(this.opts.databases).map(([k, v]) => [k, { users: Object.keys(v.credentials) }]));
     let auth;
     try {
-      auth = await authorizeSession({ socket: secure, params: startup.params, services, isLoginSessionActive: this.opts.isLoginSessionActive, lockFor: this.opts.lockFor });
+      auth = await authorizeSession({ socket: secure, params: startup.params, services: this.services, isLoginSessionActive: this.opts.isLoginSessionActive, lockFor: this.opts.lockFor });
     } catch (err) {
       const claimed = claimedIdentity(secure);
       const p = claimed.cert?.payload;

@@ -121,6 +121,8 @@ export class GatewaySession {
   private ended = false;
   private expiryTimer: NodeJS.Timeout | undefined;
   endReason = '';
+  /** who, what task, which database: the same on every event of the session, built once */
+  private readonly stamp: Pick<AuditEventInput, 'sid' | 'identity' | 'task' | 'db' | 'client'>;
   totals = { statements: 0, rows: 0, bytes: 0, denied: 0 };
 
   constructor(
@@ -129,6 +131,7 @@ export class GatewaySession {
     private readonly backend: net.Socket,
     private readonly deps: SessionDeps,
   ) {
+    this.stamp = { sid: ctx.sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client: ctx.client };
     this.onClientMessage = this.onClientMessage.bind(this);
     this.onBackendMessage = this.onBackendMessage.bind(this);
   }
@@ -288,7 +291,7 @@ export class GatewaySession {
       for (const h of holds) {
         const outcome = await this.review(h.held);
         const audit: AuditEventInput = {
-          ...this.stamp(),
+          ...this.stamp,
           type: outcome.approved ? 'db.session.query' : 'db.session.denied',
           statement: {
             ...this.statementFields(h.held.sql, h.analysis, h.held.params),
@@ -515,10 +518,6 @@ export class GatewaySession {
     }
   }
 
-  private stamp(): Pick<AuditEventInput, 'sid' | 'identity' | 'task' | 'db' | 'client'> {
-    return { sid: this.ctx.sid, identity: this.ctx.identity, task: this.ctx.task, db: this.ctx.db, client: this.ctx.client };
-  }
-
   private statementFields(sql: string, analysis: AnalyzedStatement | undefined, params: (string | null)[] | undefined) {
     return { sql, ...(params && params.length ? { params } : {}), kind: analysis?.kind ?? 'unknown', tables: analysis?.tables ?? [] };
   }
@@ -552,7 +551,7 @@ export class GatewaySession {
     this.totals.statements++;
     if (denial) this.totals.denied++;
     this.events.push({
-      ...this.stamp(),
+      ...this.stamp,
       type: denial ? 'db.session.denied' : review ? 'db.session.review' : 'db.session.query',
       statement: { ...this.statementFields(sql, analysis, params), decision, ...(rule ? { rule } : {}) },
       ...(denial ? { message: denial.message } : review?.message ? { message: review.message } : {}),

@@ -44,6 +44,7 @@ import {
   terminateMessage,
   type FieldDescription,
 } from '../../src/pgwire/index.js';
+import { expectPgwireError } from './pgwire-expect.js';
 
 type Decoder<T> = (buf: Buffer, offset: number, length: number) => T;
 
@@ -75,16 +76,6 @@ const i32 = (v: number) => {
 };
 const cstr = (s: string) => Buffer.from(s + '\0');
 
-function expectPgwireError(fn: () => unknown, code: string = PgwireErrorCode.MALFORMED_MESSAGE): PgwireError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(PgwireError);
-    expect((err as PgwireError).code).toBe(code);
-    return err as PgwireError;
-  }
-  throw new Error('expected a PgwireError');
-}
 
 describe('frontend decoders read what pg-protocol serializes', () => {
   test('Query', () => {

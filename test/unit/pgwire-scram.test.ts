@@ -26,6 +26,7 @@ import {
   terminateMessage,
   type ErrorFields,
 } from '../../src/pgwire/index.js';
+import { expectPgwireError } from './pgwire-expect.js';
 
 // RFC 7677, section 3.
 const RFC_NONCE = 'rOprNGfwEbeRWgbNEkqO';
@@ -37,17 +38,6 @@ function rfcClient(): ScramSha256Client {
   return new ScramSha256Client('pencil', Buffer.from(RFC_NONCE, 'base64'), { username: 'user' });
 }
 
-function expectPgwireError(fn: () => unknown, code: string, message?: RegExp): PgwireError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(PgwireError);
-    expect((err as PgwireError).code).toBe(code);
-    if (message) expect((err as PgwireError).message).toMatch(message);
-    return err as PgwireError;
-  }
-  throw new Error('expected a PgwireError');
-}
 
 describe('ScramSha256Client against RFC 7677', () => {
   test('the test vector: client-first, client-final proof, server signature', () => {

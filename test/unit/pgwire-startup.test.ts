@@ -27,6 +27,7 @@ import {
   startupMessage,
   type StartupPacket,
 } from '../../src/pgwire/index.js';
+import { expectPgwireError } from './pgwire-expect.js';
 
 /** An untyped packet from raw parts, written independently of our builders. */
 function packet(code: number, ...body: Buffer[]): Buffer {
@@ -40,17 +41,6 @@ const cstr = (s: string) => Buffer.from(s + '\0');
 // The first bytes of a real TLS 1.2/1.3 ClientHello record.
 const CLIENT_HELLO = Buffer.from('16030100f4010000f00303' + 'ab'.repeat(32), 'hex');
 
-function expectPgwireError(fn: () => unknown, code: string, message?: RegExp): PgwireError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(PgwireError);
-    expect((err as PgwireError).code).toBe(code);
-    if (message) expect((err as PgwireError).message).toMatch(message);
-    return err as PgwireError;
-  }
-  throw new Error('expected a PgwireError');
-}
 
 describe('StartupReader', () => {
   test('SSLRequest with a TLS ClientHello in the same chunk: the hello is kept, not consumed', () => {

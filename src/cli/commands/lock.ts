@@ -2,15 +2,8 @@ import type { Command } from 'commander';
 import { ApiClient } from '../../client/index.js';
 import { UsageError } from '../exit-codes.js';
 import { formatTable, printJson } from '../output.js';
-
-interface LockView {
-  id: string;
-  target: { user?: string; task?: string };
-  reason: string;
-  createdBy: string;
-  createdAt: string;
-  expiresAt?: string;
-}
+// The API answers with the stored lock as it is (GET/POST /v1/locks).
+import type { LockRecord as LockView } from '../../store/index.js';
 
 export function register(program: Command): void {
   program

@@ -42,13 +42,21 @@ export function insertFlow(a: FlowAnalyzer, b: ParseObject, parent: Scope | unde
   return returning(a, b, scope, target);
 }
 
-export function updateFlow(a: FlowAnalyzer, b: ParseObject, parent: Scope | undefined): QueryShape {
+/** UPDATE, DELETE and MERGE: the WITH clause, the written table, and a scope where its columns are seen. */
+function openWrite(a: FlowAnalyzer, b: ParseObject, parent: Scope | undefined) {
   const scope = a.newScope(parent);
   if (isObject(b.withClause)) a.withClause(b.withClause, scope);
   const target = writeTarget(a, b.relation);
-  if (!target) return EMPTY_SHAPE;
+  if (!target) return undefined;
   scope.rels.push(target.rel);
   scope.starRels.push(target.rel);
+  return { scope, target };
+}
+
+export function updateFlow(a: FlowAnalyzer, b: ParseObject, parent: Scope | undefined): QueryShape {
+  const opened = openWrite(a, b, parent);
+  if (!opened) return EMPTY_SHAPE;
+  const { scope, target } = opened;
   for (const f of list(b.fromClause)) a.fromItem(f, scope);
   assignments(a, b.targetList, scope, target);
   if (b.whereClause !== undefined) a.filterClause(b.whereClause, scope, 'WHERE');
@@ -56,24 +64,18 @@ export function updateFlow(a: FlowAnalyzer, b: ParseObject, parent: Scope | unde
 }
 
 export function deleteFlow(a: FlowAnalyzer, b: ParseObject, parent: Scope | undefined): QueryShape {
-  const scope = a.newScope(parent);
-  if (isObject(b.withClause)) a.withClause(b.withClause, scope);
-  const target = writeTarget(a, b.relation);
-  if (!target) return EMPTY_SHAPE;
-  scope.rels.push(target.rel);
-  scope.starRels.push(target.rel);
+  const opened = openWrite(a, b, parent);
+  if (!opened) return EMPTY_SHAPE;
+  const { scope, target } = opened;
   for (const f of list(b.usingClause)) a.fromItem(f, scope);
   if (b.whereClause !== undefined) a.filterClause(b.whereClause, scope, 'WHERE');
   return returning(a, b, scope, target);
 }
 
 export function mergeFlow(a: FlowAnalyzer, b: ParseObject, parent: Scope | undefined): QueryShape {
-  const scope = a.newScope(parent);
-  if (isObject(b.withClause)) a.withClause(b.withClause, scope);
-  const target = writeTarget(a, b.relation);
-  if (!target) return EMPTY_SHAPE;
-  scope.rels.push(target.rel);
-  scope.starRels.push(target.rel);
+  const opened = openWrite(a, b, parent);
+  if (!opened) return EMPTY_SHAPE;
+  const { scope, target } = opened;
   a.fromItem(b.sourceRelation, scope);
   if (b.joinCondition !== undefined) a.filterClause(b.joinCondition, scope, 'MERGE ... ON');
   for (const c of list(b.mergeWhenClauses)) {
