@@ -226,26 +226,28 @@ export class CatalogCache {
    * prepared statements or cursors (EXECUTE, FETCH), which are recomputed (their catalog lookups are cached).
    */
   async flowFor(stmt: AnalyzedStatement, policy: MaskingPolicy, session: SessionFlows = {}): Promise<MaskFlow> {
-    const hit = this.cachedFlow(stmt.sql, policy);
+    const hit = this.cachedFlow(stmt, policy);
     if (hit) return hit;
     await loadParser();
     for (let attempt = 0; attempt <= MAX_RESTARTS; attempt++) {
       const generation = this.generation;
       const flow = await this.resolveFlow(stmt, policy, session);
+      // A statement that shares its analysis with other values of its numbers (analyze.ts) shares its flow
+      // too, unless the flow marks literals to redact: their offsets are in this text only.
+      const shared = stmt.template !== undefined && flow.sensitiveLiterals.length === 0;
       if (generation !== this.generation) continue;
-      if (!dependsOnSession(stmt.node)) this.flowsOf(policy).set(stmt.sql, flow);
+      if (!dependsOnSession(stmt.node)) this.flowsOf(policy).set(shared ? templateKey(stmt.template!) : stmt.sql, flow);
       return flow;
     }
     // The statement's text stays out of the message: it may hold a guess at a masked value.
     throw this.failure('the schema kept changing while the statement was analysed');
   }
 
-  /**
-   * The flow flowFor cached for this statement and policy, or undefined: lets the hot path skip a promise.
-   * `sql` is the statement's own text, AnalyzedStatement.sql (one statement of a query string, trimmed).
-   */
-  cachedFlow(sql: string, policy: MaskingPolicy): MaskFlow | undefined {
-    return this.flows.get(policy)?.get(sql);
+  /** The flow flowFor cached for this statement and policy, or undefined: lets the hot path skip a promise. */
+  cachedFlow(stmt: AnalyzedStatement, policy: MaskingPolicy): MaskFlow | undefined {
+    const flows = this.flows.get(policy);
+    if (!flows) return undefined;
+    return (stmt.template !== undefined ? flows.get(templateKey(stmt.template)) : undefined) ?? flows.get(stmt.sql);
   }
 
   // ---- lifecycle
@@ -654,6 +656,11 @@ function childAsView(child: Relation, root: Root): string {
 
 function ident(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Templates and texts share the flow cache; a template holds a NUL, which no text can, so keys never collide. */
+function templateKey(template: string): string {
+  return `\0template\0${template}`;
 }
 
 /** Does the statement's flow depend on the session (EXECUTE of a prepared statement, FETCH from a cursor)? */

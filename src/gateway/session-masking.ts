@@ -43,7 +43,7 @@ export class SessionMasking {
     const waits: Promise<void>[] = [];
     for (const s of statements) {
       if (this.flows.has(s)) continue;
-      const hit = this.catalog.cachedFlow(s.sql, this.policy);
+      const hit = this.catalog.cachedFlow(s, this.policy);
       if (hit) {
         this.flows.set(s, hit);
         continue;
@@ -65,13 +65,13 @@ export class SessionMasking {
 
   flow(stmt: AnalyzedStatement | undefined): MaskFlow | undefined {
     if (!stmt) return undefined;
-    const f = this.flows.get(stmt) ?? this.catalog.cachedFlow(stmt.sql, this.policy);
+    const f = this.flows.get(stmt) ?? this.catalog.cachedFlow(stmt, this.policy);
     return f === UNKNOWN ? undefined : f;
   }
 
   /** A statement masking cannot let run: its flow is unknown, it would leak (casts, writes...), or it filters on masked data. */
   refusal(stmt: AnalyzedStatement): Verdict | undefined {
-    const f = this.flows.get(stmt) ?? this.catalog.cachedFlow(stmt.sql, this.policy);
+    const f = this.flows.get(stmt) ?? this.catalog.cachedFlow(stmt, this.policy);
     if (f === undefined || f === UNKNOWN) return { rule: 'masking', message: 'which columns this statement reads could not be established, so it is refused' };
     const err = maskingDenial(f, this.policy);
     if (err) return { rule: 'masking', message: err.message };

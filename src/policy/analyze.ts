@@ -3,6 +3,7 @@
 import { hasSqlDetails, loadModule, parseSync } from 'libpg-query';
 import { LRUCache } from 'lru-cache';
 import { analyzeStatement } from './analyze-statement.js';
+import { numericTemplate } from './numeric-template.js';
 import { PolicyError } from './errors.js';
 import { isObject, unwrap } from './parse-node.js';
 import type { Analysis, AnalyzedStatement } from './statement.js';
@@ -28,12 +29,100 @@ const cache = new LRUCache<string, Analysis>({
 
 /** Splits and classifies a query string. Results are cached by text and shared: treat them as read-only. */
 export function analyze(sql: string): Analysis {
-  const hit = cache.get(sql);
+  const hit = cache.get(sql) ?? instances.get(sql);
   if (hit) return hit;
   if (!loaded) throw new PolicyError('AGENTDB_ERR_POLICY_PARSER_NOT_LOADED', 'the SQL parser is not loaded yet: await loadParser() first');
+  const key = numericTemplate(sql);
+  const shared = key === undefined ? undefined : templates.get(key);
+  if (shared) {
+    const result = shared.instantiate(sql);
+    instances.set(sql, result);
+    return result;
+  }
   const result = analyzeUncached(sql);
+  const templated = key === undefined ? undefined : templateOf(key, sql, result);
+  if (templated) {
+    templates.set(key!, templated);
+    cache.set(sql, templated.exemplar);
+    return templated.exemplar;
+  }
   cache.set(sql, result);
   return result;
+}
+
+/**
+ * The analysis of exactly this text, never one shared with other values of its numeric literals: for callers
+ * that read parse-tree locations or literal values against the text (masking redacts literals by offset).
+ */
+export function analyzeExact(sql: string): Analysis {
+  const a = analyze(sql);
+  const stmt = a.statements[0];
+  if (!stmt?.template || a !== instances.get(sql)) return a;
+  return analyzeUncached(sql);
+}
+
+// ---- statements that differ only in numeric literals
+
+// `WHERE aid = 17` and `WHERE aid = 42` do the same thing; only a client that sends literals sends a new text
+// each time. A template (numeric-template.ts) whose first text analysed to one statement whose meaning cannot
+// depend on a number gives every later text of that template the same analysis with the text's own `sql`:
+// the same `template`, the same parse tree (the first text's: its locations and literal values are that
+// text's, which is why analyzeExact exists).
+
+interface Template {
+  exemplar: Analysis;
+  instantiate(sql: string): Analysis;
+}
+
+const templates = new LRUCache<string, Template>({
+  max: 10_000,
+  maxSize: 64 * 1024 * 1024,
+  sizeCalculation: (_v, key) => key.length * 10 + 512,
+});
+// Analyses made from a template lately: the gateway asks for a chunk's statements before it handles them,
+// and must be given the same objects again (flows are kept per statement object).
+const instances = new LRUCache<string, Analysis>({ max: 1_024 });
+
+// What a template may cover: statements that read or write rows. SET (its value is the literal), utility
+// statements, EXPLAIN/PREPARE/DECLARE wrappers and anything unclassified are analysed per text.
+const TEMPLATED_KINDS: ReadonlySet<string> = new Set(['select', 'insert', 'update', 'delete']);
+// Under these a number is not a value: ORDER BY 2 and GROUP BY 2 name an output column; window and DISTINCT
+// ON lists are taken in with them rather than reasoned about.
+const POSITIONAL_KEYS: ReadonlySet<string> = new Set(['sortClause', 'groupClause', 'distinctClause', 'orderClause', 'partitionClause']);
+
+function templateOf(key: string, sql: string, result: Analysis): Template | undefined {
+  const [stmt] = result.statements;
+  if (result.error !== undefined || result.statements.length !== 1 || !stmt) return undefined;
+  if (stmt.unclassified !== undefined || stmt.wrapper !== undefined || stmt.preparedName !== undefined) return undefined;
+  if (!stmt.kinds.every((k) => TEMPLATED_KINDS.has(k)) || stmt.settings.length > 0 || stmt.resetsAll) return undefined;
+  if (numberInPosition(stmt.node, false)) return undefined;
+  // The statement's text within the string: what comes before and after it (space, comments, `;`) holds no
+  // number, so it is the same in every text of the template.
+  const span = spans.get(stmt);
+  if (!span || sql.slice(span.head, sql.length - span.tail) !== stmt.sql) return undefined;
+  const { head, tail } = span;
+  const exemplarStmt: AnalyzedStatement = Object.freeze({ ...stmt, template: key });
+  const exemplar: Analysis = Object.freeze({ statements: Object.freeze([exemplarStmt]) });
+  return {
+    exemplar,
+    instantiate: (text) =>
+      Object.freeze({ statements: Object.freeze([Object.freeze({ ...exemplarStmt, sql: text.slice(head, text.length - tail) })]) }),
+  };
+}
+
+/** Where a single statement's text sits in its query string, in UTF-16 units from either end. */
+const spans = new WeakMap<AnalyzedStatement, { head: number; tail: number }>();
+
+/** Whether a numeric constant sits where a number means a position rather than a value. */
+function numberInPosition(v: unknown, positional: boolean): boolean {
+  if (Array.isArray(v)) return v.some((x) => numberInPosition(x, positional));
+  if (!isObject(v)) return false;
+  for (const key in v) {
+    const child = v[key];
+    if (positional && key === 'A_Const' && isObject(child) && ('ival' in child || 'fval' in child)) return true;
+    if (typeof child === 'object' && child !== null && numberInPosition(child, positional || POSITIONAL_KEYS.has(key))) return true;
+  }
+  return false;
 }
 
 function analyzeUncached(sql: string): Analysis {
@@ -55,7 +144,8 @@ function analyzeUncached(sql: string): Analysis {
   for (const raw of parsed.stmts ?? []) {
     const start = raw.stmt_location ?? 0;
     const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
-    const text = bytes.subarray(start, end).toString('utf8').trim();
+    const cut = bytes.subarray(start, end).toString('utf8');
+    const text = cut.trim();
     const node = raw.stmt ?? {};
     const wrapped = isObject(node) ? unwrap(node) : undefined;
     let stmt: AnalyzedStatement;
@@ -64,6 +154,10 @@ function analyzeUncached(sql: string): Analysis {
     // A shape this code does not know is not taken for an empty statement: it fails closed.
     else stmt = unclassifiedStatement(text, 'the parse tree has a shape the analyzer does not know');
     statements.push(Object.freeze(stmt));
+    if (parsed.stmts?.length === 1) {
+      const head = bytes.subarray(0, start).toString('utf8').length + cut.length - cut.trimStart().length;
+      spans.set(stmt, { head, tail: sql.length - head - text.length });
+    }
   }
   return Object.freeze({ statements: Object.freeze(statements) });
 }

@@ -51,7 +51,14 @@ interface RuleSet {
 
 const STRICTNESS: Readonly<Record<Decision['decision'], number>> = { allow: 0, review: 1, deny: 2 };
 
-export function compilePolicy(roles: Readonly<Record<string, Role>>): CompiledPolicy {
+export interface CompileOptions {
+  /** setting names protected for every identity on top of the ones its roles force (the gateway's
+   *  application_name): given here, rather than per decide() call, so that decisions stay memoised */
+  protectedSettings?: Iterable<string>;
+}
+
+export function compilePolicy(roles: Readonly<Record<string, Role>>, compileOptions: CompileOptions = {}): CompiledPolicy {
+  const alwaysProtected = [...(compileOptions.protectedSettings ?? [])];
   const agentSafe = AGENT_SAFE_RULES.map((r) => compileRule(r, 'agent-safe'));
   const byRole = new Map<string, readonly CompiledRule[]>();
   for (const [name, role] of Object.entries(roles)) byRole.set(name, role.rules.map((r) => compileRule(r, name)));
@@ -68,7 +75,7 @@ export function compilePolicy(roles: Readonly<Record<string, Role>>): CompiledPo
     const rules = [...(wantsSafe || (!human && known.length === 0) ? agentSafe : []), ...known.flatMap((r) => byRole.get(r) ?? [])];
     set = {
       rules,
-      forced: protectedNames(forcedSettingNames(roles, known)),
+      forced: protectedNames([...forcedSettingNames(roles, known), ...alwaysProtected]),
       human,
       roleList: identity.roles.join(', ') || 'none',
       memo: new WeakMap(),

@@ -1,7 +1,7 @@
 export { roleSchema, databaseGrantSchema, resolveDatabaseAccess, maxTtlOf, allowsName } from './roles.js';
 export type { Role, RoleInput, DatabaseGrant, DatabaseAccess } from './roles.js';
 export { PolicyError } from './errors.js';
-export { analyze, loadParser } from './analyze.js';
+export { analyze, analyzeExact, loadParser } from './analyze.js';
 export { STATEMENT_KINDS } from './statement.js';
 export type { Analysis, AnalyzedStatement, SettingChange, StatementKind } from './statement.js';
 export { ruleSchema } from './rule-schema.js';

@@ -50,6 +50,12 @@ export interface AnalyzedStatement {
   preparedName?: string;
   /** set when the analyzer cannot tell what the statement does: the reason. Such a statement fails closed. */
   unclassified?: string;
+  /**
+   * The text's numeric template, on statements that share their analysis with every text that differs from
+   * theirs only in numeric literals (see analyze.ts): what the statement does is keyed by it. Such a
+   * statement's `node` may be another text's tree; read locations or literal values only via analyzeExact.
+   */
+  template?: string;
   /** the parse tree node, for rules that look deeper */
   node: Record<string, unknown>;
 }

@@ -71,7 +71,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   await writeFile(caFile, hostCa.certPem, { mode: 0o644 });
   await loadParser();
   // Rules are compiled once: globs become predicates, and the gateway decides every statement synchronously.
-  const policy = compilePolicy(config.roles);
+  const policy = compilePolicy(config.roles, { protectedSettings: GATEWAY_SETTINGS });
 
   const databases: Record<string, GatewayDatabase> = {};
   for (const [name, db] of Object.entries(config.databases)) {
@@ -123,7 +123,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       return l ? `locked by ${l.createdBy}: ${l.reason}` : undefined;
     },
     // application_name carries "agentdb <sid> <identity>" into pg_stat_activity: nobody may overwrite it.
-    decide: (ctx, stmt) => policy.decide(ctx.identity, stmt, { forcedSettings: GATEWAY_SETTINGS }),
+    decide: (ctx, stmt) => policy.decide(ctx.identity, stmt),
     sessionPolicy: (ctx, traits) => ({
       settings: sessionSettingsFor(config.roles, ctx.identity.roles, traits),
       budget: budgetFor(config.roles, ctx.identity.roles),

@@ -11,7 +11,8 @@ import { startProxyCli } from '../helpers/cluster.js';
 import { AGENT, gatewayTls, loginAgent, taskCertFiles, type AgentLogin } from './agent-access.js';
 import { LARGE_TABLE, loadBenchData, MASKED_COLUMNS, MASKED_TABLE, PGBENCH_TABLES, type LargeTable } from './bench-data.js';
 import { startClusterProcess, type ClusterProcess } from './cluster-handle.js';
-import type { Endpoint, PathName } from './paths.js';
+import { NODE_PIPE, type Endpoint, type PathName } from './paths.js';
+import { startNodePipe } from './node-pipe.js';
 import { startPgbouncer } from './pgbouncer.js';
 import { startBenchPostgres } from './postgres.js';
 import type { Machine } from './report.js';
@@ -115,7 +116,7 @@ export async function startBenchEnvironment(settings: BenchSettings, log: Log): 
     if (settings.pgbouncer) {
       const bouncer = await startPgbouncer({ bin: settings.pgbouncer, dir, owner, tls, postgres: pgServer, database: DATABASE.name, user: DATABASE.user, password });
       closers.push(() => bouncer.stop());
-      endpoints.push({ path: 'pgbouncer', host: bouncer.host, port: bouncer.port, password, tls: serverTls, ...common });
+      endpoints.push({ path: 'pgbouncer', host: bouncer.host, port: bouncer.port, servedBy: [bouncer.pid], password, tls: serverTls, ...common });
       notes.push(`pgbouncer: ${versionOf(settings.pgbouncer)}, session mode, client TLS, plain TCP to PostgreSQL`);
     } else {
       notes.push(
@@ -124,14 +125,18 @@ export async function startBenchEnvironment(settings: BenchSettings, log: Log): 
           : 'pgbouncer is not installed (Debian: apt-get install pgbouncer; or set AGENTDB_BENCH_PGBOUNCER to its path): its rows and the targets measured against it are skipped',
       );
     }
+    const pipe = await startNodePipe({ certFile: tls.certFile, keyFile: tls.keyFile, pgHost: pgServer.host, pgPort: pgServer.port });
+    closers.push(() => pipe.stop());
+    endpoints.push({ path: NODE_PIPE, host: pipe.host, port: pipe.port, servedBy: [pipe.pid], password, tls: serverTls, ...common });
     endpoints.push({
       path: 'gateway',
       host: cluster.info.gateway.host,
       port: cluster.info.gateway.port,
+      servedBy: [cluster.pid],
       tls: gatewayTls(cert),
       ...common,
     });
-    endpoints.push({ path: 'full', host: proxy.ready.host, port: proxy.ready.port, ...common });
+    endpoints.push({ path: 'full', host: proxy.ready.host, port: proxy.ready.port, servedBy: [cluster.pid, proxy.proc.child.pid!], ...common });
 
     const db = new pg.Client({ connectionString: adminUrl });
     await db.connect();

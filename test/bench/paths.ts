@@ -7,13 +7,16 @@ import path from 'node:path';
 import type pg from 'pg';
 
 export const PATH_NAMES = ['direct', 'pgbouncer', 'gateway', 'full'] as const;
-export type PathName = (typeof PATH_NAMES)[number];
+/** A reference path measured by the TPS workload only: a bare Node.js TLS pipe (node-pipe-process.ts). */
+export const NODE_PIPE = 'pipe';
+export type PathName = (typeof PATH_NAMES)[number] | typeof NODE_PIPE;
 
 export const PATH_LABELS: Record<PathName, string> = {
   direct: 'direct (TLS to PostgreSQL)',
   pgbouncer: 'pgbouncer (session mode, client TLS)',
   gateway: 'gateway (task certificate, no proxy)',
   full: 'full path (agentdb proxy -> gateway)',
+  pipe: 'pipe (a bare Node.js TLS-terminating pipe to PostgreSQL: no framing, policy or audit; TPS workload only)',
 };
 
 export interface Endpoint {
@@ -22,6 +25,8 @@ export interface Endpoint {
   port: number;
   database: string;
   user: string;
+  /** the processes between the client and PostgreSQL (pgbouncer, the agentdb server, the proxy): their CPU is the path's cost */
+  servedBy?: number[];
   /** the direct and pgbouncer paths log in with the database password; the others never see one */
   password?: string;
   tls?: {

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { BenchError } from './errors.js';
 import { libpq, type Endpoint } from './paths.js';
+import { cpuMeter } from './process-cpu.js';
 
 export interface PgbenchRun {
   stdout: string;
@@ -26,13 +27,23 @@ export function runPgbench(bin: string, args: string[], conninfo: string, env: N
   });
 }
 
-/** Transactions per second over the run, without connection time, as pgbench reports it. */
-export async function pgbenchTps(bin: string, e: Endpoint, args: string[], seconds: number): Promise<number> {
+export interface PgbenchResult {
+  /** transactions per second, without connection time, as pgbench reports it */
+  tps: number;
+  /** CPU the path's middle processes used per transaction, in microseconds (undefined on the direct path) */
+  cpuPerTx?: number;
+}
+
+export async function pgbenchTps(bin: string, e: Endpoint, args: string[], seconds: number): Promise<PgbenchResult> {
   const { conninfo, env } = libpq(e);
+  const cpu = e.servedBy ? cpuMeter(e.servedBy) : undefined;
   const r = await runPgbench(bin, ['-n', '-T', String(seconds), ...args], conninfo, env, (seconds + 120) * 1000);
+  const cpuSeconds = cpu?.();
   const failed = Number(/number of failed transactions: (\d+)/.exec(r.stdout)?.[1] ?? 0);
   if (failed > 0) throw new BenchError('AGENTDB_ERR_BENCH_PGBENCH', `pgbench on the ${e.path} path: ${failed} transactions failed`);
   const tps = Number(/^tps = ([\d.]+)/m.exec(r.stdout)?.[1]);
   if (!Number.isFinite(tps) || tps <= 0) throw new BenchError('AGENTDB_ERR_BENCH_PGBENCH', `pgbench on the ${e.path} path printed no TPS:\n${r.stdout}`);
-  return tps;
+  const transactions = Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1]);
+  const cpuPerTx = cpuSeconds !== undefined && transactions > 0 ? (cpuSeconds * 1e6) / transactions : undefined;
+  return { tps, ...(cpuPerTx !== undefined ? { cpuPerTx } : {}) };
 }

@@ -85,7 +85,7 @@ export async function startPgbouncer(opts: PgbouncerOptions): Promise<RunningPgb
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { host, port, stop };
+  return { host, port, pid: child.pid!, stop };
 }
 
 function accepts(host: string, port: number): Promise<boolean> {

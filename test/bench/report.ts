@@ -47,8 +47,8 @@ export function markdown(report: BenchReport, workloads: readonly Workload[]): s
   ];
   const titles = new Map(workloads.map((w) => [w.id, w.title]));
   for (const [figure, series] of Object.entries(report.results)) {
-    const title = titles.get(figure) ?? titles.get(figure.replace(/-p\d+$/, '')) ?? figure;
-    const suffix = /-(p\d+)$/.exec(figure)?.[1];
+    const title = titles.get(figure) ?? titles.get(figure.replace(/-(p\d+|cpu)$/, '')) ?? figure;
+    const suffix = /-(p\d+|cpu)$/.exec(figure)?.[1];
     for (const [name, s] of Object.entries(series)) {
       lines.push(`| ${title}${suffix ? ` (${suffix})` : ''} | ${seriesLabel(name)} | ${fmt(s.median)} | ${fmt(s.min)} | ${fmt(s.max)} | ${s.unit} |`);
     }

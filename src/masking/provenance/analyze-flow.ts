@@ -1,6 +1,6 @@
 // One statement to its MaskFlow. Fails closed: a statement the walk cannot finish (too deeply nested, a tree
 // it does not understand) gets outputs of unknown origin and a refusal, never a clean bill.
-import { analyze, type AnalyzedStatement } from '../../policy/index.js';
+import { analyzeExact, type AnalyzedStatement } from '../../policy/index.js';
 import type { MaskingPolicy } from '../policy.js';
 import { FlowAnalyzer } from './analyzer.js';
 import { qualifyRelation } from './relation-name.js';
@@ -66,6 +66,12 @@ function build(stmt: AnalyzedStatement, policy: MaskingPolicy, options: FlowOpti
     const why = err instanceof RangeError ? 'the statement is nested too deeply' : `the analysis failed (${(err as Error).message})`;
     failure = { reason: 'analysis', column: 'the result', message: `${why}; it cannot be checked for masked data` };
     result = { output: { head: [], tail: [], middle: unknownTaint('a statement the analysis could not follow') } };
+  }
+  if (a.constants.size > 0 && stmt.template !== undefined) {
+    // A tree shared by every text of a numeric template (analyze.ts) has another text's offsets: literals
+    // to redact are found on this text's own tree.
+    const exact = analyzeExact(stmt.sql).statements[0];
+    if (exact && exact.node !== stmt.node) return build(exact, policy, options);
   }
   const inherited = result.inherited;
   const literals = locateLiterals(stmt, a.constants);
@@ -258,7 +264,7 @@ function sourceTaint(
 function locateLiterals(stmt: AnalyzedStatement, constants: ReadonlySet<number>): [number, number][] {
   if (constants.size === 0) return [];
   const bytes = Buffer.from(stmt.sql, 'utf8');
-  const own = analyze(stmt.sql).statements;
+  const own = analyzeExact(stmt.sql).statements;
   const first = firstLocation(stmt.node);
   const ownFirst = own.length === 1 ? firstLocation(own[0]!.node) : undefined;
   // Should the text not parse back to the one statement, no offset can be trusted: every literal goes.

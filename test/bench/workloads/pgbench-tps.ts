@@ -1,6 +1,6 @@
 // Workload 1: pgbench's select-only script, 8 clients on 2 threads, in the simple and the prepared protocol.
 // Every path as a ratio to the direct path (the physical limit) and to pgbouncer (what a pooler costs).
-import { PATH_NAMES } from '../paths.js';
+import { NODE_PIPE, PATH_NAMES } from '../paths.js';
 import { pgbenchTps } from '../pgbench.js';
 import { compareAll, type Workload } from '../workload.js';
 
@@ -12,18 +12,26 @@ export function pgbenchTpsWorkload(mode: 'simple' | 'prepared'): Workload {
   return {
     id,
     title: `pgbench -S -c 8 -j 2 -M ${mode} (TPS)`,
-    paths: PATH_NAMES,
+    // The simple run also measures the bare Node.js pipe: the floor any Node.js relay starts from.
+    paths: mode === 'simple' ? [...PATH_NAMES, NODE_PIPE] : PATH_NAMES,
     async warmup(env, endpoints) {
       for (const e of endpoints) await pgbenchTps(env.settings.pgbench, e, args, WARMUP_SECONDS);
     },
     async round(env, endpoints) {
       const samples = [];
-      for (const e of endpoints) samples.push({ figure: id, series: e.path, value: await pgbenchTps(env.settings.pgbench, e, args, env.settings.seconds), unit: 'tps' });
+      for (const e of endpoints) {
+        const r = await pgbenchTps(env.settings.pgbench, e, args, env.settings.seconds);
+        samples.push({ figure: id, series: e.path, value: r.tps, unit: 'tps' });
+        // The work behind the ratio: on a machine whose cores pgbench and PostgreSQL share, TPS is set by how
+        // much CPU the middle process takes per transaction, not by how long it waits.
+        if (r.cpuPerTx !== undefined) samples.push({ figure: `${id}-cpu`, series: e.path, value: r.cpuPerTx, unit: 'µs CPU/tx' });
+      }
       return samples;
     },
     comparisons: [
-      ...compareAll(id, 'ratio', 'direct', ['pgbouncer', 'gateway', 'full']),
-      ...compareAll(id, 'ratio', 'pgbouncer', ['gateway', 'full']),
+      ...compareAll(id, 'ratio', 'direct', ['pgbouncer', 'gateway', 'full', ...(mode === 'simple' ? [NODE_PIPE] : [])]),
+      ...compareAll(id, 'ratio', 'pgbouncer', ['gateway', 'full', ...(mode === 'simple' ? [NODE_PIPE] : [])]),
+      ...(mode === 'simple' ? compareAll(id, 'ratio', NODE_PIPE, ['gateway']) : []),
     ],
     targets: [{ name: `Workload 1 (${mode}): gateway TPS over pgbouncer's`, figure: id, series: 'gateway/pgbouncer', op: '>=', target: 1.0 }],
   };
