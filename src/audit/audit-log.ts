@@ -19,6 +19,10 @@ export interface AuditLogOptions {
 
 /** How long journalled events may wait before they go into the store in one transaction. */
 const INGEST_DELAY_MS = 50;
+/** The journal is emptied once the store holds all of it and it has grown past this (or on flush and
+ *  close): truncating after every ingest made the file system free and allocate the same blocks 20 times a
+ *  second. A journal with stored events in it is fine: opening skips what the store already holds. */
+const JOURNAL_KEEP_BYTES = 8 * 1024 * 1024;
 
 /**
  * The audit log: builds chained events and writes them with group commit. One AuditLog per store
@@ -82,7 +86,8 @@ export class AuditLog {
       throw new AuditError('AGENTDB_ERR_AUDIT_CORRUPT', `the audit journal ${opts.journal} does not continue the stored chain; keep both files and run agentdb audit verify`);
     }
     const log = new AuditLog(store, rest.at(-1)?.hash ?? stored, journal, rest, opts.sink);
-    await log.#ingestNow();
+    // Emptied now, so that a line a crash tore in half is not followed by new ones.
+    await log.#ingestNow(true);
     return log;
   }
 
@@ -95,19 +100,22 @@ export class AuditLog {
     this.#ingestTimer.unref();
   }
 
-  /** Moves journalled records into the store in one transaction; clears the journal when nothing is left. */
-  #ingestNow(): Promise<void> {
-    if (this.#ingesting) return this.#ingesting.then(() => this.#ingestNow());
+  /** Moves journalled records into the store in one transaction; empties the journal when the store holds all of it and it is large, or `empty` asks. */
+  #ingestNow(empty = false): Promise<void> {
+    if (this.#ingesting) return this.#ingesting.then(() => this.#ingestNow(empty));
     clearTimeout(this.#ingestTimer);
     this.#ingestTimer = undefined;
-    if (this.#unstored.length === 0) return Promise.resolve();
+    if (this.#unstored.length === 0) {
+      if (empty && this.#journal && this.#journal.size > 0 && this.#commit.idle) this.#journal.clear();
+      return Promise.resolve();
+    }
     const batch = this.#unstored;
     this.#unstored = [];
     this.#ingesting = this.#sink.appendAudit(batch).then(
       () => {
         this.#ingesting = undefined;
-        if (this.#unstored.length === 0) this.#journal?.clear();
-        else this.#scheduleIngest();
+        if (this.#unstored.length > 0) this.#scheduleIngest();
+        else if (this.#journal && (empty || this.#journal.size > JOURNAL_KEEP_BYTES) && this.#commit.idle) this.#journal.clear();
       },
       (err: unknown) => {
         // The records stay journalled (durable); they are tried again later.
@@ -162,7 +170,7 @@ export class AuditLog {
         this.#commit.add([], (err) => (err === undefined ? resolve() : reject(err)));
       });
     }
-    await this.#ingestNow();
+    await this.#ingestNow(true);
   }
 
   /** Flushes and closes the journal. */

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { AuditRecord } from '../store/index.js';
 import { sealEvent } from './chain.js';
+import { newEventId } from './event-id.js';
 import { auditCode, isAuditEventType } from './codes.js';
 import { AuditError } from './errors.js';
 import type { AuditEvent, AuditEventInput } from './event.js';
@@ -119,7 +119,7 @@ export function buildEvent(input: AuditEventInput, prevHash: string): { event: A
   checkInput(input);
   const unsealed: Omit<AuditEvent, 'hash'> = {
     ...input,
-    id: randomUUID(),
+    id: newEventId(),
     time: eventTime(input.time),
     code: input.code ?? auditCode(input.type, input),
     prevHash,

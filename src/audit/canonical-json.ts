@@ -25,6 +25,11 @@ function encode(v: unknown, ancestors: Set<object>, where: string): string | und
       throw notJson(`${where} is a ${typeof v}`);
   }
   if (v === null) return 'null';
+  const frozen = Object.isFrozen(v);
+  if (frozen) {
+    const known = frozenTexts.get(v);
+    if (known !== undefined) return known;
+  }
   if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
     return encode((v as { toJSON: () => unknown }).toJSON(), ancestors, where);
   }
@@ -38,7 +43,19 @@ function encode(v: unknown, ancestors: Set<object>, where: string): string | und
     out = `{${canonicalMembers(v as Record<string, unknown>, { ancestors, where }).join(',')}}`;
   }
   ancestors.delete(v);
+  if (frozen && deeplyFrozen(v)) frozenTexts.set(v, out);
   return out;
+}
+
+// What cannot change is encoded once: the gateway stamps every event of a session with the same frozen
+// identity, task, database and client objects.
+const frozenTexts = new WeakMap<object, string>();
+
+function deeplyFrozen(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return true;
+  if (!Object.isFrozen(v)) return false;
+  for (const x of Object.values(v)) if (!deeplyFrozen(x)) return false;
+  return true;
 }
 
 export interface MemberOptions {

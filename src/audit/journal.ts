@@ -7,10 +7,15 @@ import type { AuditRecord } from '../store/index.js';
 import { AuditError } from './errors.js';
 
 export class AuditJournal {
+  /** bytes in the file, counted as they are written (no stat on the hot path) */
+  private bytes: number;
+
   private constructor(
     private readonly file: string,
     private fd: number,
-  ) {}
+  ) {
+    this.bytes = fstatSync(fd).size;
+  }
 
   static open(file: string): AuditJournal {
     let fd: number;
@@ -30,6 +35,7 @@ export class AuditJournal {
     const bytes = Buffer.from(text, 'utf8');
     let off = 0;
     while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    this.bytes += bytes.length;
   }
 
   /** Every complete record in the journal, in order; a torn last line (a crash mid-write) is ignored. */
@@ -48,12 +54,13 @@ export class AuditJournal {
   }
 
   get size(): number {
-    return fstatSync(this.fd).size;
+    return this.bytes;
   }
 
   /** Called once the store holds every journalled record. */
   clear(): void {
     ftruncateSync(this.fd, 0);
+    this.bytes = 0;
   }
 
   close(): void {

@@ -111,6 +111,10 @@ export class CatalogCache {
   private flows = new WeakMap<MaskingPolicy, LRUCache<string, MaskFlow>>();
   /** bumped by every clear: a load issued in an older generation is thrown away */
   private generation = 0;
+  /** changes whenever cached data may have been dropped: what was derived from the cache before is stale */
+  get version(): number {
+    return this.generation;
+  }
   /** the fingerprint the cached data is known to be no older than; undefined: take one before loading */
   private baseline: string | undefined;
   private baselineTaking: Promise<void> | undefined;

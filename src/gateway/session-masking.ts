@@ -29,6 +29,10 @@ export class SessionMasking {
   private readonly prepared = new Map<string, MaskFlow>();
   private readonly cursors = new Map<string, MaskFlow>();
   private readonly flows = new Map<AnalyzedStatement, MaskFlow | typeof UNKNOWN>();
+  // A statement run again answers the same RowDescription (the session hands back the same fields array for
+  // the same bytes): its shape is kept while the flow and the catalog it came from are the same.
+  private readonly shapes = new WeakMap<readonly FieldDescription[], { flow: MaskFlow | undefined; version: number; shape: ResultShape }>();
+  private readonly rowPlans = new WeakMap<ResultShape, Map<string, RowPlan | undefined>>();
 
   constructor(
     readonly policy: MaskingPolicy,
@@ -103,20 +107,32 @@ export class SessionMasking {
 
   /** The plan for a RowDescription; columns whose origin the catalog does not hold yet count as unknown (masked). */
   shape(fields: readonly FieldDescription[], stmt: AnalyzedStatement | undefined): ResultShape {
+    const flow = this.flow(stmt);
+    const version = this.catalog.version;
+    const kept = this.shapes.get(fields);
+    if (kept && kept.flow === flow && kept.version === version) return kept.shape;
     const lookup = this.catalog.columnSources(fields);
     if (lookup.missing.length) void this.catalog.prefetch(lookup.missing).catch(() => undefined);
     const columns = fields.map((f, i) => ({ name: f.name, typeOid: f.typeOid, format: f.format, source: lookup.sources[i] }));
-    const r = buildColumnPlan(columns, this.flow(stmt), this.policy);
-    if ('refusal' in r) return { refusal: r.refusal.message };
-    return { plan: r.plan, typeOids: fields.map((f) => f.typeOid) };
+    const r = buildColumnPlan(columns, flow, this.policy);
+    const shape = 'refusal' in r ? { refusal: r.refusal.message } : { plan: r.plan, typeOids: fields.map((f) => f.typeOid) };
+    // Columns the catalog did not hold yet are masked for now; that shape is not kept.
+    if (lookup.missing.length === 0) this.shapes.set(fields, { flow, version, shape });
+    return shape;
   }
 
   rowPlan(shape: ResultShape, formats: readonly number[]): RowPlan | undefined {
     if (!shape.plan || !shape.typeOids) return undefined;
+    let plans = this.rowPlans.get(shape);
+    if (!plans) this.rowPlans.set(shape, (plans = new Map()));
+    const key = formats.join(',');
+    if (plans.has(key)) return plans.get(key);
     const n = shape.plan.length;
     // Bind gives no codes (all text), one code for all, or one per column.
     const f = formats.length === 0 ? new Array<number>(n).fill(0) : formats.length === 1 ? new Array<number>(n).fill(formats[0]!) : formats;
-    return compileRowPlan(shape.plan, f, shape.typeOids, this.policy);
+    const plan = compileRowPlan(shape.plan, f, shape.typeOids, this.policy);
+    plans.set(key, plan);
+    return plan;
   }
 
   rewriteRow(buf: Buffer, off: number, len: number, plan: RowPlan): Buffer | undefined {

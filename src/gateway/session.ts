@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import {
   MessageFramer, SqlState, describeMessage, errorResponse, forEachMessage, parseMessage, queryMessage, readBind, readCloseOrDescribe, readCommandComplete,
-  readErrorFields, readExecute, readParse, readQuery, readRowDescription,
+  readErrorFields, readExecute, readParse, readQuery, readRowDescription, type FieldDescription,
 } from '../pgwire/index.js';
 import type { SessionMasking } from './session-masking.js';
 import type { RowPlan } from '../masking/index.js';
@@ -83,6 +83,15 @@ interface Portal {
   formats: number[];
 }
 
+interface DescribedRow {
+  fields: readonly FieldDescription[];
+  /** the column names the recording keeps (shared: not to be changed) */
+  columns: string[];
+}
+
+/** RowDescriptions a session keeps; a session of ever new result shapes starts over past this. */
+const MAX_DESCRIBED = 256;
+
 interface OutChunk {
   buf: Buffer;
   ready: boolean;
@@ -113,6 +122,7 @@ export class GatewaySession {
   private readonly statements = new Map<string, PreparedStatement>();
   private readonly portals = new Map<string, Portal>();
   private readonly outQueue: OutChunk[] = [];
+  private readonly described = new Map<string, DescribedRow>();
   private events: AuditEventInput[] = [];
   private clientEdits: Edit[] = [];
   private backendEdits: Edit[] = [];
@@ -131,7 +141,8 @@ export class GatewaySession {
     private readonly backend: net.Socket,
     private readonly deps: SessionDeps,
   ) {
-    this.stamp = { sid: ctx.sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client: ctx.client };
+    // Frozen copies: the audit log encodes an object that cannot change once, not once per event.
+    this.stamp = { sid: ctx.sid, identity: frozenCopy(ctx.identity), task: frozenCopy(ctx.task), db: frozenCopy(ctx.db), client: frozenCopy(ctx.client) };
     this.onClientMessage = this.onClientMessage.bind(this);
     this.onBackendMessage = this.onBackendMessage.bind(this);
   }
@@ -608,9 +619,9 @@ export class GatewaySession {
       case 0x54 /* T RowDescription */: {
         const target = this.tracker.rowDescriptionTarget();
         if (!target) return;
-        const fields = readRowDescription(buf, off, len);
-        target.ref.columns = fields.map((f) => f.name);
-        if (this.deps.masking) target.ref.shape = this.deps.masking.shape(fields, target.ref.analysis);
+        const described = this.rowDescription(buf, off, len);
+        target.ref.columns = described.columns;
+        if (this.deps.masking) target.ref.shape = this.deps.masking.shape(described.fields, target.ref.analysis);
         if (target.internal) this.drop(off, len);
         return;
       }
@@ -696,6 +707,22 @@ export class GatewaySession {
     }
   }
 
+  /**
+   * A RowDescription's fields: a statement run again gets the very same (frozen) arrays back for the same
+   * bytes, so what is derived from them (column names, masking shapes) is worked out once.
+   */
+  private rowDescription(buf: Buffer, off: number, len: number): DescribedRow {
+    const key = buf.toString('latin1', off, off + len);
+    let d = this.described.get(key);
+    if (!d) {
+      const fields = Object.freeze(readRowDescription(buf, off, len));
+      d = { fields, columns: Object.freeze(fields.map((f) => f.name)) as string[] };
+      if (this.described.size >= MAX_DESCRIBED) this.described.clear();
+      this.described.set(key, d);
+    }
+    return d;
+  }
+
   /** The masking plan for a statement's rows; undefined when its columns cannot be established (the result is then refused). */
   private rowPlanFor(s: PendingStatement, masking: SessionMasking): RowPlan | undefined {
     const shape = s.columnsRef.shape;
@@ -745,6 +772,12 @@ export class GatewaySession {
     }, 1000).unref();
     this.deps.onEnd(this);
   }
+}
+
+function frozenCopy<T extends object>(v: T): T {
+  const copy = structuredClone(v) as Record<string, unknown>;
+  for (const x of Object.values(copy)) if (typeof x === 'object' && x !== null) Object.freeze(x);
+  return Object.freeze(copy) as T;
 }
 
 /** A client message the gateway will not relay; the session ends with 08P01. */

@@ -176,3 +176,19 @@ describe('verify catches tampering', () => {
     expect(res.broken?.reason).toMatch(/not a valid JSON object/);
   });
 });
+
+describe('canonicalJson of frozen objects', () => {
+  test('a deeply frozen object is encoded once and gives the same text after', () => {
+    const identity = Object.freeze({ name: 'a', roles: Object.freeze(['x', 'y']) });
+    const first = canonicalJson({ identity, n: 1 });
+    expect(canonicalJson({ n: 2, identity })).toBe(first.replace('"n":1', '"n":2'));
+  });
+
+  test('a frozen object holding something that can still change is encoded afresh every time', () => {
+    const roles = ['x'];
+    const identity = Object.freeze({ name: 'a', roles });
+    expect(canonicalJson(identity)).toBe('{"name":"a","roles":["x"]}');
+    roles.push('y');
+    expect(canonicalJson(identity)).toBe('{"name":"a","roles":["x","y"]}');
+  });
+});

@@ -52,6 +52,30 @@ describe('audit write-ahead journal', () => {
     await store2.close();
   });
 
+  test('background ingestion leaves a small journal in place; reopening skips what the store already holds', async () => {
+    const f = fresh();
+    const store = await openSqliteStore(f.db);
+    const log = await AuditLog.open(store, { journal: f.journal });
+    await log.write([event(1), event(2)]);
+    // The background ingest (50 ms) stores them; the journal is not truncated for two events.
+    const deadline = Date.now() + 5_000;
+    while ((await store.searchAudit({})).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(readFileSync(f.journal, 'utf8').trim().split('\n')).toHaveLength(2);
+    await log.write([event(3)]);
+    // "Crash" with events 1 and 2 stored and journalled, 3 maybe only journalled.
+    const journalled = readFileSync(f.journal, 'utf8');
+    await store.close();
+    const store2 = await openSqliteStore(f.db);
+    writeFileSync(f.journal, journalled);
+    const log2 = await AuditLog.open(store2, { journal: f.journal });
+    expect(readFileSync(f.journal, 'utf8')).toBe('');
+    await log2.write([event(4)]);
+    expect((await log2.search({})).map((e) => e.message)).toEqual(['event 1', 'event 2', 'event 3', 'event 4']);
+    expect(await log2.verify()).toMatchObject({ ok: true, count: 4 });
+    await log2.close();
+    await store2.close();
+  });
+
   test('a journal that does not continue the stored chain is refused, not silently merged', async () => {
     const f = fresh();
     const other = fresh();

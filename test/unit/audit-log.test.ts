@@ -4,7 +4,7 @@ import { StoreError } from '../../src/store/index.js';
 import { countingStore, installFailSwitch, queryEvent, tempStores } from './audit-fixtures.js';
 
 const stores = tempStores();
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const ISO_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -14,7 +14,7 @@ describe('building events', () => {
     const log = await AuditLog.open(store);
     const before = Date.now();
     const [a, b] = log.submit([queryEvent(1), queryEvent(2)], () => undefined);
-    expect(a?.id).toMatch(UUID_V4);
+    expect(a?.id).toMatch(UUID_V7);
     expect(a?.id).not.toBe(b?.id);
     expect(a?.time).toMatch(ISO_MS_UTC);
     expect(Date.parse(a?.time ?? '')).toBeGreaterThanOrEqual(before);

@@ -49,6 +49,9 @@ export async function openSqliteStore(path: string): Promise<Store> {
     if (mode !== 'wal') throw new Error(`journal mode is ${String(mode)}, not wal`);
     // NORMAL with WAL: a power loss may drop the last commits but never corrupts the file.
     db.exec('PRAGMA synchronous = NORMAL');
+    // 32 MB of page cache (the default is 2 MB): the audit table's indexes stay in memory while it grows, so
+    // appends do not read pages back from the file.
+    db.exec('PRAGMA cache_size = -32768');
     db.function(LOWER_FUNCTION, { deterministic: true }, (v) => (typeof v === 'string' ? v.toLowerCase() : null));
     migrate(db, file);
     return new SqliteStore(db);
