@@ -5,6 +5,8 @@
 import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync, fchmodSync } from 'node:fs';
 import type { AuditRecord } from '../store/index.js';
 import { AuditError } from './errors.js';
+import { toAuditRecord } from './build-event.js';
+import type { AuditEvent } from './event.js';
 
 export class AuditJournal {
   /** bytes in the file, counted as they are written (no stat on the hot path) */
@@ -28,10 +30,13 @@ export class AuditJournal {
     return new AuditJournal(file, fd);
   }
 
-  /** Appends the records as JSON lines in one write (O_APPEND: a reader never sees half a batch interleaved). */
+  /**
+   * Appends the records in one write (O_APPEND: a reader never sees half a batch interleaved), a line each:
+   * the event's own canonical JSON, which is already made (the store's columns are read back from it).
+   */
   append(records: readonly AuditRecord[]): void {
     let text = '';
-    for (const r of records) text += JSON.stringify(r) + '\n';
+    for (const r of records) text += r.json + '\n';
     const bytes = Buffer.from(text, 'utf8');
     let off = 0;
     while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
@@ -44,11 +49,14 @@ export class AuditJournal {
     const out: AuditRecord[] = [];
     for (const line of text.split('\n')) {
       if (!line) continue;
+      let parsed: AuditEvent | AuditRecord;
       try {
-        out.push(JSON.parse(line) as AuditRecord);
+        parsed = JSON.parse(line) as AuditEvent | AuditRecord;
       } catch {
         break;
       }
+      // Journals written before the line was the event itself held the store record.
+      out.push(typeof (parsed as AuditRecord).json === 'string' ? (parsed as AuditRecord) : toAuditRecord(parsed as AuditEvent, line));
     }
     return out;
   }

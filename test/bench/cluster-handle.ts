@@ -3,13 +3,14 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { DevInfo } from '../../src/server/index.js';
 import { BenchError } from './errors.js';
+import { memoryOf, type ProcessMemory } from './child-memory-request.js';
 
 export interface ClusterProcess {
   info: DevInfo;
   pid: number;
   dataDir: string;
-  /** resident set size and live heap after a full garbage collection, in bytes */
-  memory(): Promise<{ rss: number; heapUsed: number }>;
+  /** what the process holds after a full garbage collection */
+  memory(): Promise<ProcessMemory>;
   stop(): Promise<void>;
 }
 
@@ -18,8 +19,7 @@ const START_TIMEOUT_MS = 120_000;
 
 type ChildMessage =
   | { type: 'ready'; info: DevInfo }
-  | { type: 'failed'; message: string }
-  | { type: 'memory'; rss: number; heapUsed: number; gc: boolean };
+  | { type: 'failed'; message: string };
 
 export interface ClusterProcessOptions {
   /** superuser URL of the PostgreSQL the gateway fronts */
@@ -53,7 +53,10 @@ export async function startClusterProcess(opts: ClusterProcessOptions): Promise<
   const info = await new Promise<DevInfo>((resolve, reject) => {
     const timer = setTimeout(() => reject(new BenchError('AGENTDB_ERR_BENCH_CLUSTER', `the agentdb server did not start within ${START_TIMEOUT_MS / 1000} s\n${stderr}`)), START_TIMEOUT_MS);
     child.on('message', (m: ChildMessage) => {
-      if (m.type === 'ready') resolve(m.info);
+      if (m.type === 'ready') {
+        clearTimeout(timer);
+        resolve(m.info);
+      }
       if (m.type === 'failed') reject(new BenchError('AGENTDB_ERR_BENCH_CLUSTER', `the agentdb server did not start: ${m.message}`));
     });
     child.once('exit', (code) => reject(new BenchError('AGENTDB_ERR_BENCH_CLUSTER', `the agentdb server exited (${code}) while starting (was \`npm run build\` run?)\n${stderr}`)));
@@ -66,17 +69,7 @@ export async function startClusterProcess(opts: ClusterProcessOptions): Promise<
     info,
     pid: child.pid!,
     dataDir: opts.dataDir,
-    memory: () =>
-      new Promise((resolve, reject) => {
-        const onMessage = (m: ChildMessage) => {
-          if (m.type !== 'memory') return;
-          child.off('message', onMessage);
-          if (!m.gc) reject(new BenchError('AGENTDB_ERR_BENCH_CLUSTER', 'the server process runs without --expose-gc; its memory cannot be measured'));
-          else resolve({ rss: m.rss, heapUsed: m.heapUsed });
-        };
-        child.on('message', onMessage);
-        child.send({ type: 'memory' });
-      }),
+    memory: () => memoryOf(child, 'the agentdb server'),
     stop: kill,
   };
 }

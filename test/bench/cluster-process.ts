@@ -12,6 +12,7 @@
 // with {type: 'memory', rss, heapUsed} after a full garbage collection; {type: 'close'} ends the process.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { answerMemoryRequests } from './child-memory.ts';
 
 type ServerModule = typeof import('../../src/server/index.js');
 type Config = import('../../src/server/index.js').Config;
@@ -63,17 +64,8 @@ try {
   process.on('SIGTERM', () => void close());
   process.on('message', (msg: { type?: string }) => {
     if (msg.type === 'close') void close();
-    if (msg.type === 'memory') {
-      const gc = (globalThis as { gc?: () => void }).gc;
-      // Two passes with a turn of the event loop between them: the first frees what the second can compact.
-      gc?.();
-      setImmediate(() => {
-        gc?.();
-        const m = process.memoryUsage();
-        send({ type: 'memory', rss: m.rss, heapUsed: m.heapUsed, gc: !!gc });
-      });
-    }
   });
+  answerMemoryRequests();
   send({ type: 'ready', info: cluster.info, devFile: cluster.devFile });
 } catch (err) {
   send({ type: 'failed', message: (err as Error).stack ?? String(err) });

@@ -12,7 +12,7 @@ import { AGENT, gatewayTls, loginAgent, taskCertFiles, type AgentLogin } from '.
 import { LARGE_TABLE, loadBenchData, MASKED_COLUMNS, MASKED_TABLE, PGBENCH_TABLES, type LargeTable } from './bench-data.js';
 import { startClusterProcess, type ClusterProcess } from './cluster-handle.js';
 import { NODE_PIPE, type Endpoint, type PathName } from './paths.js';
-import { startNodePipe } from './node-pipe.js';
+import { startNodePipe, type NodePipe } from './node-pipe.js';
 import { startPgbouncer } from './pgbouncer.js';
 import { startBenchPostgres } from './postgres.js';
 import type { Machine } from './report.js';
@@ -33,6 +33,8 @@ export interface BenchEnv {
   cluster: ClusterProcess;
   /** another agentdb server process like `cluster`, on the same PostgreSQL and database, keeping its state in `dataDir` */
   startServer(dataDir: string): Promise<ClusterProcess>;
+  /** another bare Node.js pipe like the `pipe` path's, to PostgreSQL */
+  startPipe(): Promise<NodePipe>;
   login: AgentLogin;
   largeTable: LargeTable;
   /** the database the gateway serves the agent, and its service name in the server's config */
@@ -125,7 +127,8 @@ export async function startBenchEnvironment(settings: BenchSettings, log: Log): 
           : 'pgbouncer is not installed (Debian: apt-get install pgbouncer; or set AGENTDB_BENCH_PGBOUNCER to its path): its rows and the targets measured against it are skipped',
       );
     }
-    const pipe = await startNodePipe({ certFile: tls.certFile, keyFile: tls.keyFile, pgHost: pgServer.host, pgPort: pgServer.port });
+    const startPipe = () => startNodePipe({ certFile: tls.certFile, keyFile: tls.keyFile, pgHost: pgServer.host, pgPort: pgServer.port });
+    const pipe = await startPipe();
     closers.push(() => pipe.stop());
     endpoints.push({ path: NODE_PIPE, host: pipe.host, port: pipe.port, servedBy: [pipe.pid], password, tls: serverTls, ...common });
     endpoints.push({
@@ -150,6 +153,7 @@ export async function startBenchEnvironment(settings: BenchSettings, log: Log): 
       adminUrl,
       dir,
       startServer,
+      startPipe,
       cluster,
       login,
       largeTable,

@@ -3,10 +3,12 @@
 // path: no framing, no policy, no audit. Its TPS is the floor a relay written in Node.js starts from; the
 // gateway's distance to it is the gateway's own work, and its distance to pgbouncer is the runtime's.
 //
-// argv[2]: JSON {certFile, keyFile, pgHost, pgPort}. Sends {type: 'ready', host, port} once listening.
+// argv[2]: JSON {certFile, keyFile, pgHost, pgPort}. Sends {type: 'ready', host, port} once listening; answers
+// {type: 'memory'} (child-memory.ts).
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import { answerMemoryRequests } from './child-memory.ts';
 
 interface Options {
   certFile: string;
@@ -44,3 +46,4 @@ server.listen(0, '127.0.0.1', () => {
   process.send?.({ type: 'ready', host: address, port });
 });
 process.on('disconnect', () => process.exit(0));
+answerMemoryRequests();

@@ -24,6 +24,7 @@ export interface PgbouncerOptions {
 export interface RunningPgbouncer {
   host: string;
   port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 

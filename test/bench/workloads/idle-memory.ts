@@ -8,7 +8,8 @@ import { gatewayTls, loginAgent, taskCertFiles, type ClientCertFiles } from '../
 import type { ClusterProcess } from '../cluster-handle.js';
 import type { BenchEnv } from '../environment.js';
 import { BenchError } from '../errors.js';
-import { nodePg, type Endpoint } from '../paths.js';
+import { NODE_PIPE, nodePg, type Endpoint } from '../paths.js';
+import type { ProcessMemory } from '../child-memory-request.js';
 import type { Sample, Workload } from '../workload.js';
 
 const SESSIONS = 1000;
@@ -72,6 +73,40 @@ async function waitForBackends(env: BenchEnv, user: string, max: number): Promis
   }
 }
 
+function perSession(series: string, base: ProcessMemory, loaded: ProcessMemory): Sample[] {
+  const kb = (bytes: number) => bytes / 1024 / SESSIONS;
+  return [
+    { figure: 'idle-memory', series, value: kb(loaded.rss - base.rss), unit: 'KB/session' },
+    { figure: 'idle-memory', series: `${series} (JS heap)`, value: kb(loaded.heapUsed - base.heapUsed), unit: 'KB/session' },
+    { figure: 'idle-memory', series: `${series} (Buffers)`, value: kb(loaded.arrayBuffers - base.arrayBuffers), unit: 'KB/session' },
+  ];
+}
+
+/**
+ * The same for a fresh bare Node.js pipe (TLS from the client, a TCP socket to PostgreSQL): what an idle
+ * connection costs any Node.js relay, the floor under the gateway's figure.
+ */
+async function pipeMemory(env: BenchEnv, backendsBefore: number): Promise<Sample[]> {
+  const pipe = await env.startPipe();
+  try {
+    const e: Endpoint = { ...env.endpoint(NODE_PIPE)!, host: pipe.host, port: pipe.port };
+    const warm = await openSessions(e, WARM_SESSIONS);
+    await warm.close();
+    await waitForBackends(env, env.database.user, backendsBefore);
+    const base = await pipe.memory();
+    const open = await openSessions(e, SESSIONS);
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      return perSession(NODE_PIPE, base, await pipe.memory());
+    } finally {
+      await open.close();
+      await waitForBackends(env, env.database.user, backendsBefore);
+    }
+  } finally {
+    await pipe.stop();
+  }
+}
+
 export function idleMemoryWorkload(): Workload {
   // The workload's own server: set up in the first round, then restarted on the same data directory.
   let cert: ClientCertFiles | undefined;
@@ -120,11 +155,7 @@ export function idleMemoryWorkload(): Workload {
         } finally {
           await open.close();
         }
-        const samples: Sample[] = [
-          { figure: 'idle-memory', series: 'gateway', value: (loaded.rss - base.rss) / 1024 / SESSIONS, unit: 'KB/session' },
-          { figure: 'idle-memory', series: 'gateway (JS heap)', value: (loaded.heapUsed - base.heapUsed) / 1024 / SESSIONS, unit: 'KB/session' },
-        ];
-        return samples;
+        return [...perSession('gateway', base, loaded), ...(await pipeMemory(env, before))];
       } finally {
         await server.stop();
         await waitForBackends(env, user, before);
