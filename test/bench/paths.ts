@@ -7,16 +7,18 @@ import path from 'node:path';
 import type pg from 'pg';
 
 export const PATH_NAMES = ['direct', 'pgbouncer', 'gateway', 'full'] as const;
-/** A reference path measured by the TPS workload only: a bare Node.js TLS pipe (node-pipe-process.ts). */
+/** A reference path: a bare Node.js TLS pipe (node-pipe-process.ts), the floor any Node.js relay starts from. */
 export const NODE_PIPE = 'pipe';
 export type PathName = (typeof PATH_NAMES)[number] | typeof NODE_PIPE;
+/** The four paths and the bare pipe beside them, for the workloads where the pipe's figure explains the gateway's. */
+export const WITH_PIPE: readonly PathName[] = [...PATH_NAMES, NODE_PIPE];
 
 export const PATH_LABELS: Record<PathName, string> = {
   direct: 'direct (TLS to PostgreSQL)',
   pgbouncer: 'pgbouncer (session mode, client TLS)',
   gateway: 'gateway (task certificate, no proxy)',
   full: 'full path (agentdb proxy -> gateway)',
-  pipe: 'pipe (a bare Node.js TLS-terminating pipe to PostgreSQL: no framing, policy or audit; TPS workload only)',
+  pipe: 'pipe (a bare Node.js TLS-terminating pipe to PostgreSQL: no framing, policy or audit; measured for simple TPS, latency, the large result and idle memory)',
 };
 
 export interface Endpoint {

@@ -3,7 +3,7 @@
 // to the direct path.
 import pg from 'pg';
 import { BenchError } from '../errors.js';
-import { nodePg, PATH_NAMES, type Endpoint } from '../paths.js';
+import { nodePg, WITH_PIPE, type Endpoint } from '../paths.js';
 import { compareAll, type Sample, type Workload } from '../workload.js';
 
 export async function readAll(e: Endpoint, sql: string): Promise<{ rows: number; seconds: number }> {
@@ -31,7 +31,7 @@ export async function readAll(e: Endpoint, sql: string): Promise<{ rows: number;
 export const largeResult: Workload = {
   id: 'large-result',
   title: '1,000,000 rows x ~150 bytes with node-postgres (MB/s)',
-  paths: PATH_NAMES,
+  paths: WITH_PIPE,
   async warmup(env, endpoints) {
     for (const e of endpoints) await readAll(e, `SELECT * FROM ${env.largeTable.name} LIMIT 50000`);
   },
@@ -45,6 +45,6 @@ export const largeResult: Workload = {
     }
     return samples;
   },
-  comparisons: compareAll('large-result', 'ratio', 'direct', PATH_NAMES),
+  comparisons: compareAll('large-result', 'ratio', 'direct', WITH_PIPE),
   targets: [{ name: 'Workload 3: gateway MB/s over direct', figure: 'large-result', series: 'gateway/direct', op: '>=', target: 0.85 }],
 };

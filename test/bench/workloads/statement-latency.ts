@@ -3,7 +3,7 @@
 // per statement is the same on every path and cancels out of the added figures. (pgbench's per-transaction
 // log was tried first; its lazily read clock logs a share of sub-50 µs statements as 0 µs.)
 import pg from 'pg';
-import { nodePg, PATH_NAMES, type Endpoint } from '../paths.js';
+import { nodePg, WITH_PIPE, type Endpoint } from '../paths.js';
 import { percentile } from '../stats.js';
 import { compareAll, type Sample, type Workload } from '../workload.js';
 
@@ -29,7 +29,7 @@ async function latencies(e: Endpoint, count: number): Promise<number[]> {
 export const statementLatency: Workload = {
   id: 'latency',
   title: 'one client, SELECT 1 latency',
-  paths: PATH_NAMES,
+  paths: WITH_PIPE,
   async warmup(_env, endpoints) {
     for (const e of endpoints) await latencies(e, 500);
   },
@@ -42,6 +42,6 @@ export const statementLatency: Workload = {
     }
     return samples;
   },
-  comparisons: [...compareAll('latency-p50', 'added', 'direct', PATH_NAMES), ...compareAll('latency-p99', 'added', 'direct', PATH_NAMES)],
+  comparisons: [...compareAll('latency-p50', 'added', 'direct', WITH_PIPE), ...compareAll('latency-p99', 'added', 'direct', WITH_PIPE)],
   targets: [{ name: "Workload 2: gateway p50 added latency, no more than pgbouncer's", figure: 'latency-p50', series: 'gateway-direct', op: '<=', target: { series: 'pgbouncer-direct' } }],
 };
