@@ -47,7 +47,12 @@ interface RuleSet {
   human: boolean;
   roleList: string;
   memo: WeakMap<AnalyzedStatement, Decision>;
+  /** decisions on statements that share their analysis (analyze.ts templates), by template */
+  byTemplate: Map<string, Decision>;
 }
+
+/** Templates a rule set remembers decisions for; past this it starts over (a client of ever new shapes). */
+const MAX_TEMPLATE_DECISIONS = 10_000;
 
 const STRICTNESS: Readonly<Record<Decision['decision'], number>> = { allow: 0, review: 1, deny: 2 };
 
@@ -79,6 +84,7 @@ export function compilePolicy(roles: Readonly<Record<string, Role>>, compileOpti
       human,
       roleList: identity.roles.join(', ') || 'none',
       memo: new WeakMap(),
+      byTemplate: new Map(),
     };
     sets.set(key, set);
     return set;
@@ -105,10 +111,16 @@ export function compilePolicy(roles: Readonly<Record<string, Role>>, compileOpti
       for (const n of protectedNames(options.forcedSettings)) forced.add(n);
       return evaluate(set, stmt, forced);
     }
-    let d = set.memo.get(stmt);
+    // A templated statement decides as every other text of its template: its facts are the same.
+    const template = stmt.template;
+    let d = template !== undefined ? set.byTemplate.get(template) : set.memo.get(stmt);
     if (!d) {
       d = Object.freeze(evaluate(set, stmt, set.forced));
-      set.memo.set(stmt, d);
+      if (template === undefined) set.memo.set(stmt, d);
+      else {
+        if (set.byTemplate.size >= MAX_TEMPLATE_DECISIONS) set.byTemplate.clear();
+        set.byTemplate.set(template, d);
+      }
     }
     return d;
   }

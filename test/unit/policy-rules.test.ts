@@ -279,6 +279,16 @@ describe('order, defaults and built-in steps', () => {
     expect(policy.decide(agent('first'), stmt)).toBe(policy.decide(agent('first'), stmt));
   });
 
+  test('statements that differ only in numbers share one decision', () => {
+    const a = analyze('SELECT * FROM t WHERE a = 1').statements[0]!;
+    const b = analyze('SELECT * FROM t WHERE a = 2222').statements[0]!;
+    expect(b).not.toBe(a);
+    expect(b.template).toBe(a.template);
+    expect(policy.decide(agent('first'), b)).toBe(policy.decide(agent('first'), a));
+    expect(policy.decide(human('second'), b)).toBe(policy.decide(human('second'), a));
+    expect(policy.decide(agent('first'), a)).not.toBe(policy.decide(human('second'), a));
+  });
+
   test('decideStatement decides with a config object, compiled once', () => {
     const stmt = analyze('SELECT * FROM t').statements[0]!;
     expect(decideStatement(roles, agent('first'), stmt).rule).toBe('first-denies');
