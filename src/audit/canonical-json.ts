@@ -47,6 +47,19 @@ function encode(v: unknown, ancestors: Set<object>, where: string): string | und
   return out;
 }
 
+// Events use a few dozen keys over and over; each is quoted once.
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED_KEYS = 1024;
+
+function quotedKey(key: string): string {
+  let q = quotedKeys.get(key);
+  if (q === undefined) {
+    q = JSON.stringify(key);
+    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, q);
+  }
+  return q;
+}
+
 // What cannot change is encoded once: the gateway stamps every event of a session with the same frozen
 // identity, task, database and client objects.
 const frozenTexts = new WeakMap<object, string>();
@@ -80,7 +93,7 @@ export function canonicalMembers(obj: Record<string, unknown>, opts: MemberOptio
     if (key === opts.skipKey) continue;
     const value = encode(obj[key], ancestors, `${where}.${key}`);
     if (value === undefined) continue;
-    members.push(`${JSON.stringify(key)}:${value}`);
+    members.push(`${quotedKey(key)}:${value}`);
     opts.keysOut?.push(key);
   }
   return members;

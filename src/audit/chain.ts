@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalMembers } from './canonical-json.js';
 import type { AuditEvent } from './event.js';
 
@@ -6,7 +6,8 @@ import type { AuditEvent } from './event.js';
 export const GENESIS_HASH = '0'.repeat(64);
 
 function sha256Hex(prevHash: string, body: string): string {
-  return createHash('sha256').update(prevHash).update(body).digest('hex');
+  // One-shot: no Hash object per event (this runs once per statement).
+  return hash('sha256', prevHash + body, 'hex');
 }
 
 /** hash = sha256 hex of (prevHash + canonicalJson(event without `hash`)). */

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { StoreError } from '../errors.js';
 import type { AuditRecord, RecordingRecord } from '../records.js';
+import { flattenAuditRecords } from './audit-columns.js';
 
 export interface BulkWriter {
   appendAudit(records: AuditRecord[]): Promise<void>;
@@ -50,7 +51,15 @@ export async function startSqliteWriter(path: string): Promise<BulkWriter> {
       worker.postMessage({ id, op, records });
     });
   return {
-    appendAudit: (records) => send('audit', records),
+    appendAudit: (records) => {
+      let flat: (string | null)[];
+      try {
+        flat = flattenAuditRecords(records);
+      } catch (err) {
+        return Promise.reject(new StoreError('AGENTDB_ERR_STORE_BAD_RECORD', `audit records must be an array of records: ${(err as Error).message}`));
+      }
+      return send('audit', flat);
+    },
     appendRecording: (records) => send('recording', records),
     async close() {
       await send('close').catch(() => undefined);
