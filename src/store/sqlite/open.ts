@@ -52,9 +52,6 @@ export async function openSqliteStore(path: string): Promise<Store> {
     // 32 MB of page cache (the default is 2 MB): the audit table's indexes stay in memory while it grows, so
     // appends do not read pages back from the file.
     db.exec('PRAGMA cache_size = -32768');
-    // Checkpoint every 8,000 WAL pages (about 32 MB) rather than 1,000: the pages the audit appends touch are
-    // the same few index pages over and over, and each checkpoint copies them into the file once.
-    db.exec('PRAGMA wal_autocheckpoint = 8000');
     db.function(LOWER_FUNCTION, { deterministic: true }, (v) => (typeof v === 'string' ? v.toLowerCase() : null));
     migrate(db, file);
     return new SqliteStore(db);
