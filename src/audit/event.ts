@@ -20,7 +20,7 @@ export const AUDIT_EVENT_TYPES = [
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 export interface AuditEvent {
-  /** uuid v4 */
+  /** UUIDv7: time-ordered (event-id.ts) */
   id: string;
   /** ISO 8601 with milliseconds, UTC */
   time: string;

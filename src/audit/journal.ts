@@ -39,7 +39,18 @@ export class AuditJournal {
     for (const r of records) text += r.json + '\n';
     const bytes = Buffer.from(text, 'utf8');
     let off = 0;
-    while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    try {
+      while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    } catch (err) {
+      // A batch half written (disk full) must not stay: the next batch would follow a torn line, and recovery
+      // stops reading at a torn line. The file goes back to where the batch began.
+      try {
+        ftruncateSync(this.fd, this.bytes);
+      } catch {
+        // the append's own error is the one to report
+      }
+      throw err;
+    }
     this.bytes += bytes.length;
   }
 

@@ -240,7 +240,7 @@ export class CatalogCache {
       // too, unless the flow marks literals to redact: their offsets are in this text only.
       const shared = stmt.template !== undefined && flow.sensitiveLiterals.length === 0;
       if (generation !== this.generation) continue;
-      if (!dependsOnSession(stmt.node)) this.flowsOf(policy).set(shared ? templateKey(stmt.template!) : stmt.sql, flow);
+      if (!dependsOnSession(stmt.node)) this.flowsOf(policy).set(shared ? stmt.template! : stmt.sql, flow);
       return flow;
     }
     // The statement's text stays out of the message: it may hold a guess at a masked value.
@@ -251,7 +251,8 @@ export class CatalogCache {
   cachedFlow(stmt: AnalyzedStatement, policy: MaskingPolicy): MaskFlow | undefined {
     const flows = this.flows.get(policy);
     if (!flows) return undefined;
-    return (stmt.template !== undefined ? flows.get(templateKey(stmt.template)) : undefined) ?? flows.get(stmt.sql);
+    // Templates and texts share the cache: a template holds NUL, which no text can, so keys never collide.
+    return (stmt.template !== undefined ? flows.get(stmt.template) : undefined) ?? flows.get(stmt.sql);
   }
 
   // ---- lifecycle
@@ -660,11 +661,6 @@ function childAsView(child: Relation, root: Root): string {
 
 function ident(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
-}
-
-/** Templates and texts share the flow cache; a template holds a NUL, which no text can, so keys never collide. */
-function templateKey(template: string): string {
-  return `\0template\0${template}`;
 }
 
 /** Does the statement's flow depend on the session (EXECUTE of a prepared statement, FETCH from a cursor)? */

@@ -3,7 +3,8 @@
 import { hasSqlDetails, loadModule, parseSync } from 'libpg-query';
 import { LRUCache } from 'lru-cache';
 import { analyzeStatement } from './analyze-statement.js';
-import { numericTemplate } from './numeric-template.js';
+import { numericLiterals, type NumericLiterals } from './numeric-template.js';
+import { isSpace } from './sql-lexer.js';
 import { PolicyError } from './errors.js';
 import { isObject, unwrap } from './parse-node.js';
 import type { Analysis, AnalyzedStatement } from './statement.js';
@@ -32,17 +33,17 @@ export function analyze(sql: string): Analysis {
   const hit = cache.get(sql) ?? instances.get(sql);
   if (hit) return hit;
   if (!loaded) throw new PolicyError('AGENTDB_ERR_POLICY_PARSER_NOT_LOADED', 'the SQL parser is not loaded yet: await loadParser() first');
-  const key = numericTemplate(sql);
-  const shared = key === undefined ? undefined : templates.get(key);
+  const bytes = Buffer.from(sql, 'utf8');
+  const numbers = numericLiterals(bytes);
+  const shared = numbers === undefined ? undefined : templates.get(numbers.template)?.instantiate(sql);
   if (shared) {
-    const result = shared.instantiate(sql);
-    instances.set(sql, result);
-    return result;
+    instances.set(sql, shared);
+    return shared;
   }
-  const result = analyzeUncached(sql);
-  const templated = key === undefined ? undefined : templateOf(key, sql, result);
+  const result = analyzeUncached(sql, bytes);
+  const templated = numbers === undefined ? undefined : templateOf(numbers, sql, bytes, result);
   if (templated) {
-    templates.set(key!, templated);
+    templates.set(numbers!.template, templated);
     cache.set(sql, templated.exemplar);
     return templated.exemplar;
   }
@@ -58,7 +59,7 @@ export function analyzeExact(sql: string): Analysis {
   const a = analyze(sql);
   const stmt = a.statements[0];
   if (!stmt?.template || a !== instances.get(sql)) return a;
-  return analyzeUncached(sql);
+  return analyzeUncached(sql, Buffer.from(sql, 'utf8'));
 }
 
 // ---- statements that differ only in numeric literals
@@ -71,17 +72,15 @@ export function analyzeExact(sql: string): Analysis {
 
 interface Template {
   exemplar: Analysis;
-  instantiate(sql: string): Analysis;
+  /** the analysis of another text of the template, or undefined when its text is not cut as the first one's */
+  instantiate(sql: string): Analysis | undefined;
 }
 
-const templates = new LRUCache<string, Template>({
-  max: 10_000,
-  maxSize: 64 * 1024 * 1024,
-  sizeCalculation: (_v, key) => key.length * 10 + 512,
-});
+const sizeOfKey = (_v: unknown, key: string) => key.length * 10 + 512;
+const templates = new LRUCache<string, Template>({ max: 10_000, maxSize: 64 * 1024 * 1024, sizeCalculation: sizeOfKey });
 // Analyses made from a template lately: the gateway asks for a chunk's statements before it handles them,
 // and must be given the same objects again (flows are kept per statement object).
-const instances = new LRUCache<string, Analysis>({ max: 1_024 });
+const instances = new LRUCache<string, Analysis>({ max: 1_024, maxSize: 16 * 1024 * 1024, sizeCalculation: sizeOfKey });
 
 // What a template may cover: statements that read or write rows. SET (its value is the literal), utility
 // statements, EXPLAIN/PREPARE/DECLARE wrappers and anything unclassified are analysed per text.
@@ -90,28 +89,34 @@ const TEMPLATED_KINDS: ReadonlySet<string> = new Set(['select', 'insert', 'updat
 // ON lists are taken in with them rather than reasoned about.
 const POSITIONAL_KEYS: ReadonlySet<string> = new Set(['sortClause', 'groupClause', 'distinctClause', 'orderClause', 'partitionClause']);
 
-function templateOf(key: string, sql: string, result: Analysis): Template | undefined {
+function templateOf(numbers: NumericLiterals, sql: string, bytes: Buffer, result: Analysis): Template | undefined {
   const [stmt] = result.statements;
   if (result.error !== undefined || result.statements.length !== 1 || !stmt) return undefined;
   if (stmt.unclassified !== undefined || stmt.wrapper !== undefined || stmt.preparedName !== undefined) return undefined;
   if (!stmt.kinds.every((k) => TEMPLATED_KINDS.has(k)) || stmt.settings.length > 0 || stmt.resetsAll) return undefined;
   if (numberInPosition(stmt.node, false)) return undefined;
+  if (!numbersAreConstants(numbers.offsets, stmt.node, bytes)) return undefined;
   // The statement's text within the string: what comes before and after it (space, comments, `;`) holds no
-  // number, so it is the same in every text of the template.
+  // number, so it is the same in every text of the template; each instance is checked to have it too.
   const span = spans.get(stmt);
   if (!span || sql.slice(span.head, sql.length - span.tail) !== stmt.sql) return undefined;
-  const { head, tail } = span;
-  const exemplarStmt: AnalyzedStatement = Object.freeze({ ...stmt, template: key });
+  const head = sql.slice(0, span.head);
+  const tail = sql.slice(sql.length - span.tail);
+  const exemplarStmt: AnalyzedStatement = Object.freeze({ ...stmt, template: numbers.template });
   const exemplar: Analysis = Object.freeze({ statements: Object.freeze([exemplarStmt]) });
   return {
     exemplar,
-    instantiate: (text) =>
-      Object.freeze({ statements: Object.freeze([Object.freeze({ ...exemplarStmt, sql: text.slice(head, text.length - tail) })]) }),
+    instantiate: (text) => {
+      if (text.length < head.length + tail.length || !text.startsWith(head) || !text.endsWith(tail)) return undefined;
+      return Object.freeze({ statements: Object.freeze([Object.freeze({ ...exemplarStmt, sql: text.slice(head.length, text.length - tail.length) })]) });
+    },
   };
 }
 
 /** Where a single statement's text sits in its query string, in UTF-16 units from either end. */
 const spans = new WeakMap<AnalyzedStatement, { head: number; tail: number }>();
+
+const isNumericConst = (v: unknown): v is { location?: number } => isObject(v) && ('ival' in v || 'fval' in v);
 
 /** Whether a numeric constant sits where a number means a position rather than a value. */
 function numberInPosition(v: unknown, positional: boolean): boolean {
@@ -119,13 +124,40 @@ function numberInPosition(v: unknown, positional: boolean): boolean {
   if (!isObject(v)) return false;
   for (const key in v) {
     const child = v[key];
-    if (positional && key === 'A_Const' && isObject(child) && ('ival' in child || 'fval' in child)) return true;
+    if (positional && key === 'A_Const' && isNumericConst(child)) return true;
     if (typeof child === 'object' && child !== null && numberInPosition(child, positional || POSITIONAL_KEYS.has(key))) return true;
   }
   return false;
 }
 
-function analyzeUncached(sql: string): Analysis {
+/**
+ * Whether the numbers the lexer found are exactly the tree's numeric constants: as many, and each where a
+ * constant is (a folded sign, `-5` or `- 5`, puts the constant at the sign). A text the lexer read otherwise
+ * than the server did fails this, and is analysed per text.
+ */
+function numbersAreConstants(offsets: readonly number[], node: unknown, bytes: Buffer): boolean {
+  const locations: number[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (!isObject(v)) return;
+    for (const key in v) {
+      const child = v[key];
+      if (key === 'A_Const' && isNumericConst(child)) locations.push(typeof child.location === 'number' ? child.location : -1);
+      if (typeof child === 'object' && child !== null) walk(child);
+    }
+  };
+  walk(node);
+  if (locations.length !== offsets.length) return false;
+  locations.sort((a, b) => a - b);
+  return offsets.every((at, k) => {
+    const l = locations[k]!;
+    if (l < 0 || l > at) return false;
+    for (let i = l; i < at; i++) if (bytes[i] !== 0x2d && bytes[i] !== 0x2b && !isSpace(bytes[i]!)) return false;
+    return true;
+  });
+}
+
+function analyzeUncached(sql: string, bytes: Buffer): Analysis {
   // The parser refuses an empty string; PostgreSQL answers it with EmptyQueryResponse and runs nothing.
   if (sql.trim() === '') return Object.freeze({ statements: Object.freeze([]) });
   let parsed: { stmts?: { stmt?: Record<string, unknown>; stmt_location?: number; stmt_len?: number }[] };
@@ -139,7 +171,6 @@ function analyzeUncached(sql: string): Analysis {
     return Object.freeze({ statements: Object.freeze([Object.freeze(unclassifiedStatement(sql.trim(), reason))]) });
   }
   // Offsets from the parser are in bytes of UTF-8; slice the bytes, not the JS string.
-  const bytes = Buffer.from(sql, 'utf8');
   const statements: AnalyzedStatement[] = [];
   for (const raw of parsed.stmts ?? []) {
     const start = raw.stmt_location ?? 0;

@@ -8,6 +8,7 @@
 //      identity lists its roles (the order of the task certificate), each role's rules in config order;
 //   3. no rule matched: an unclassified statement is refused, and so is anything from an agent or bot;
 //      a person's statement is allowed.
+import { LRUCache } from 'lru-cache';
 import { AGENT_SAFE_RULES } from './agent-safe.js';
 import { compileRule, type CompiledRule } from './compile-rule.js';
 import { protectedNames, protectedSettingViolation } from './protected-settings.js';
@@ -48,11 +49,8 @@ interface RuleSet {
   roleList: string;
   memo: WeakMap<AnalyzedStatement, Decision>;
   /** decisions on statements that share their analysis (analyze.ts templates), by template */
-  byTemplate: Map<string, Decision>;
+  byTemplate: LRUCache<string, Decision>;
 }
-
-/** Templates a rule set remembers decisions for; past this it starts over (a client of ever new shapes). */
-const MAX_TEMPLATE_DECISIONS = 10_000;
 
 const STRICTNESS: Readonly<Record<Decision['decision'], number>> = { allow: 0, review: 1, deny: 2 };
 
@@ -84,7 +82,8 @@ export function compilePolicy(roles: Readonly<Record<string, Role>>, compileOpti
       human,
       roleList: identity.roles.join(', ') || 'none',
       memo: new WeakMap(),
-      byTemplate: new Map(),
+      // Bounded by the templates' size too: a template is as long as its statement.
+      byTemplate: new LRUCache<string, Decision>({ max: 10_000, maxSize: 16 * 1024 * 1024, sizeCalculation: (_d, t) => t.length + 64 }),
     };
     sets.set(key, set);
     return set;
@@ -117,10 +116,7 @@ export function compilePolicy(roles: Readonly<Record<string, Role>>, compileOpti
     if (!d) {
       d = Object.freeze(evaluate(set, stmt, set.forced));
       if (template === undefined) set.memo.set(stmt, d);
-      else {
-        if (set.byTemplate.size >= MAX_TEMPLATE_DECISIONS) set.byTemplate.clear();
-        set.byTemplate.set(template, d);
-      }
+      else set.byTemplate.set(template, d);
     }
     return d;
   }

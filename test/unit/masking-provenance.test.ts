@@ -339,6 +339,10 @@ describe('literals and parameters kept out of the audit log', () => {
       `SELECT "it's", '***', '***', '***', x1, $1, '***' -- 'comment'\n/* 'c' */ FROM t`,
     );
   });
+
+  test('a line comment ends at a carriage return too: the literal after it is redacted', () => {
+    expect(redactAllLiterals("SELECT 1 -- note\r, 'LEAK' FROM t")).toBe("SELECT '***' -- note\r, '***' FROM t");
+  });
 });
 
 describe('column plans', () => {

@@ -3,7 +3,11 @@
 // of every record, and the writer thread would only take the values apart again for its INSERT.
 import type { AuditRecord } from '../records.js';
 
-const COLUMNS = ['id', 'time', 'type', 'code', 'sid', 'identityName', 'dbService', 'taskId', 'taskReason', 'sql', 'prevHash', 'hash', 'json'] as const;
+const COLUMNS = ['id', 'time', 'type', 'code', 'sid', 'identityName', 'dbService', 'taskId', 'taskReason', 'sql', 'prevHash', 'hash', 'json'] as const satisfies readonly (keyof AuditRecord)[];
+// A column added to AuditRecord and not listed here fails to compile instead of being dropped on the way.
+type Unlisted = Exclude<keyof AuditRecord, (typeof COLUMNS)[number]>;
+const allListed: [Unlisted] extends [never] ? true : never = true;
+void allListed;
 const WIDTH = COLUMNS.length;
 
 export function flattenAuditRecords(records: readonly AuditRecord[]): (string | null)[] {
