@@ -85,8 +85,8 @@ interface Portal {
 
 interface DescribedRow {
   fields: readonly FieldDescription[];
-  /** the column names the recording keeps (shared: not to be changed) */
-  columns: string[];
+  /** the column names the recording keeps (shared and frozen) */
+  columns: readonly string[];
 }
 
 /** RowDescriptions a session keeps; a session of ever new result shapes starts over past this. */
@@ -716,7 +716,7 @@ export class GatewaySession {
     let d = this.described.get(key);
     if (!d) {
       const fields = Object.freeze(readRowDescription(buf, off, len));
-      d = { fields, columns: Object.freeze(fields.map((f) => f.name)) as string[] };
+      d = { fields, columns: Object.freeze(fields.map((f) => f.name)) };
       if (this.described.size >= MAX_DESCRIBED) this.described.clear();
       this.described.set(key, d);
     }

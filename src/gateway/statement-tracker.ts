@@ -8,7 +8,7 @@ import type { ResultShape } from './session-masking.js';
 
 /** Columns found by a Describe, shared by the statement/portal records and the executions that follow. */
 export interface ColumnsRef {
-  columns?: string[];
+  columns?: readonly string[];
   /** the statement the columns come from, for masking's plan */
   analysis?: AnalyzedStatement;
   /** masking's plan for these columns */

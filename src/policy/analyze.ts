@@ -59,7 +59,10 @@ export function analyzeExact(sql: string): Analysis {
   const a = analyze(sql);
   const stmt = a.statements[0];
   if (!stmt?.template || a !== instances.get(sql)) return a;
-  return analyzeUncached(sql, Buffer.from(sql, 'utf8'));
+  // Masking asks twice for the same text (the flow, then the literals' offsets): one parse serves both.
+  let exact = exacts.get(sql);
+  if (!exact) exacts.set(sql, (exact = analyzeUncached(sql, Buffer.from(sql, 'utf8'))));
+  return exact;
 }
 
 // ---- statements that differ only in numeric literals
@@ -81,6 +84,8 @@ const templates = new LRUCache<string, Template>({ max: 10_000, maxSize: 64 * 10
 // Analyses made from a template lately: the gateway asks for a chunk's statements before it handles them,
 // and must be given the same objects again (flows are kept per statement object).
 const instances = new LRUCache<string, Analysis>({ max: 1_024, maxSize: 16 * 1024 * 1024, sizeCalculation: sizeOfKey });
+// Own parses of template instances that analyzeExact was asked for lately.
+const exacts = new LRUCache<string, Analysis>({ max: 256, maxSize: 16 * 1024 * 1024, sizeCalculation: sizeOfKey });
 
 // What a template may cover: statements that read or write rows. SET (its value is the literal), utility
 // statements, EXPLAIN/PREPARE/DECLARE wrappers and anything unclassified are analysed per text.

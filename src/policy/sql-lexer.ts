@@ -38,15 +38,16 @@ export function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0c || c === 0x0b;
 }
 
-/**
- * One past the string whose opening quote is at `quote`, continuations included ('abc' then whitespace
- * holding a newline then 'def' is one literal, and keeps E'' escapes); `closed` is false when the text ends
- * inside it.
- */
+/** One past the string whose opening quote is at `quote` (see scanString); the text's end when unclosed. */
 export function stringEnd(sql: Buffer, quote: number, backslashEscapes: boolean): number {
   return scanString(sql, quote, backslashEscapes).end;
 }
 
+/**
+ * The string whose opening quote is at `quote`, continuations included ('abc' then whitespace holding a
+ * newline then 'def' is one literal, and keeps E'' escapes): one past it, whether it was closed before the
+ * text ended, and whether it was continued.
+ */
 export function scanString(sql: Buffer, quote: number, backslashEscapes: boolean): { end: number; closed: boolean; continued: boolean } {
   let i = quote + 1;
   let continued = false;

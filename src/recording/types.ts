@@ -16,7 +16,7 @@ export interface RecordedStatement {
   t: number;
   sql: string;
   params?: (string | null)[];
-  columns?: string[];
+  columns?: readonly string[];
   rows?: number;
   /** command tag, e.g. 'SELECT 48' */
   tag?: string;
