@@ -19,3 +19,5 @@ export { mayReview, reviewTimeoutFor, DEFAULT_REVIEW_TIMEOUT } from './review.js
 // The parse tree as libpg-query gives it: the one set of helpers for walking it (masking uses them too).
 export { isObject, unwrap, bodyOf, list, str, nameParts, constantText } from './parse-node.js';
 export type { ParseObject } from './parse-node.js';
+export { classifyFunction, mayTakeProtectedArg, operandMayBeProtected, pgFunctionFacts, allPgFunctions, SUPPORTED_PG_VERSIONS } from './pg-functions/index.js';
+export type { FunctionClass, PgFunctionFacts, ResultSource } from './pg-functions/index.js';

@@ -176,7 +176,7 @@ describe('filters on masked columns', () => {
     ['SELECT id FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.x = c.card)', 'WHERE'],
     ["UPDATE customers SET name = 'n' WHERE email = 'x'", 'WHERE'],
     ["DELETE FROM customers WHERE ssn LIKE '1%'", 'WHERE'],
-    ['SELECT count(*) FROM customers c, unnest(string_to_array(c.ssn, \'-\')) p', 'a set-returning function in FROM'],
+    ['SELECT count(*) FROM customers c, unnest(string_to_array(c.ssn, \'-\')) p', 'set-returning function unnest()'],
     ['SELECT id FROM customers NATURAL JOIN orders', 'NATURAL JOIN'],
     ["SELECT id FROM people WHERE x = 'y'", 'WHERE'],
   ])('%s', (sql, clause) => {
@@ -233,7 +233,9 @@ describe('refusals: what masking the result cannot undo', () => {
   test('masked data may go back into the column it came from; literals may be written anywhere', () => {
     expect(flowOf('UPDATE customers SET ssn = upper(ssn)').refusal).toBeUndefined();
     expect(flowOf("UPDATE customers SET ssn = '1', name = 'x'").refusal).toBeUndefined();
-    expect(flowOf('SELECT ssn::text, ssn::varchar, email::bytea FROM customers').refusal).toBeUndefined();
+    expect(flowOf('SELECT ssn::text, ssn::varchar, ssn::char(3) FROM customers').refusal).toBeUndefined();
+    // text -> bytea refuses a backslash not followed by a valid escape: whether it fails tells about the value
+    expect(flowOf('SELECT email::bytea FROM customers').refusal?.reason).toBe('cast');
     expect(flowOf('SELECT length(ssn)::bigint FROM customers').refusal?.reason).toBe('cast');
   });
 

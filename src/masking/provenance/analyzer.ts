@@ -5,7 +5,8 @@
 // could mean several things, it means all of them, so a doubt can only add masking.
 import type { MaskingPolicy } from '../policy.js';
 import { figureName } from './output-name.js';
-import { functionKind, isTextualCast, STATISTICS_RELATIONS } from './functions.js';
+import { classifyFunction, mayTakeProtectedArg, operandMayBeProtected } from '../../policy/index.js';
+import { isTextualCast, STATISTICS_RELATIONS } from './functions.js';
 import { bodyOf, isObject, list, nameParts, str, unwrap, type ParseObject } from './parse-tree.js';
 import { qualifyRelation } from './relation-name.js';
 import {
@@ -69,14 +70,10 @@ export class FlowAnalyzer {
 
   // ---- findings
 
-  noteFilter(t: Taint, clause: string): void {
+  noteFilter(t: Taint, clause: string, why = 'a condition on a masked column reads it back one guess at a time'): void {
     if (this.filter || !isTainted(t)) return;
     const column = describeTaint(t);
-    this.filter = {
-      column,
-      clause,
-      message: `${column} is masked for this session and cannot be used in ${clause}: a condition on a masked column reads it back one guess at a time`,
-    };
+    this.filter = { column, clause, message: `${column} is masked for this session and cannot be used in ${clause}: ${why}` };
   }
 
   refuse(reason: RefusalReason, t: Taint | string, what: string): void {
@@ -481,8 +478,10 @@ export class FlowAnalyzer {
         if (isTainted(t)) this.markConstants(node);
         return indirect(t);
       }
+      case 'A_Expr':
+        return this.operator(b, scope, node);
       default: {
-        // A_Expr, NullTest, CoalesceExpr, MinMaxExpr, A_ArrayExpr, RowExpr, A_Indirection, JSON constructors
+        // NullTest, CoalesceExpr, MinMaxExpr, A_ArrayExpr, RowExpr, A_Indirection, JSON constructors
         // and whatever else: the union of everything inside. Where masked data meets literals (ssn = '...',
         // ssn IN (...), upper(ssn) LIKE ...), the literals are guesses at it.
         const t = this.generic(b, scope);
@@ -490,6 +489,24 @@ export class FlowAnalyzer {
         return type === 'CoalesceExpr' || type === 'A_Indirection' ? t : indirect(t);
       }
     }
+  }
+
+  /**
+   * An operator expression. Masked data may meet comparisons, concatenation and JSON navigation (they never
+   * fail on a value); arithmetic can overflow or divide by zero, and a pattern built from it may not compile,
+   * so masked data there is refused: the error, or its absence, would tell the value.
+   */
+  private operator(b: ParseObject, scope: Scope, node: unknown): Taint {
+    const l = this.expr(b.lexpr, scope);
+    const r = this.expr(b.rexpr, scope);
+    for (const [side, t] of [['lexpr', l], ['rexpr', r]] as const) {
+      if (!isTainted(t) || operandMayBeProtected(b, side)) continue;
+      const op = nameParts(b.name).at(-1) ?? String(b.kind).replace('AEXPR_', '').toLowerCase();
+      this.refuse('operator', t, `operator ${op} can fail on some values (overflow, division by zero, a pattern that does not compile), and its error would tell the value`);
+    }
+    const t = union(l, r);
+    if (isTainted(t)) this.markConstants(node);
+    return indirect(t);
   }
 
   /** The union over every field of a node, evaluating whatever expressions it holds. */
@@ -564,29 +581,30 @@ export class FlowAnalyzer {
   }
 
   funcCall(b: ParseObject, scope: Scope, node: unknown): { args: Taint; result: Taint } {
-    const parts = nameParts(b.funcname);
+    const fn = classifyFunction(nameParts(b.funcname));
+    const argNodes = list(b.args);
     let args = CLEAN;
-    for (const a of list(b.args)) args = union(args, this.expr(a, scope));
+    // the first argument carrying masked data in a position where the function could fail on its value
+    let failing: Taint | undefined;
+    argNodes.forEach((a, i) => {
+      const t = this.expr(a, scope);
+      args = union(args, t);
+      if (!failing && isTainted(t) && !mayTakeProtectedArg(fn, i, argNodes)) failing = t;
+    });
     args = union(args, this.aggregateParts(b, scope));
-    const name = parts.filter((p) => p !== 'pg_catalog').join('.');
-    let result: Taint;
-    switch (functionKind(parts)) {
-      case 'transparent':
-        result = indirect(args);
-        break;
-      case 'parser':
-        if (isTainted(args)) this.refuse('function', args, `${name}() would parse it, and its errors quote what they could not parse`);
-        result = indirect(args);
-        break;
-      case 'sink':
-        if (isTainted(args)) this.refuse('function', args, `${name}() would keep or send it outside the result, where it is not masked`);
-        result = CLEAN;
-        break;
-      default:
-        if (isTainted(args)) this.refuse('function', args, `function ${name}() is not known to be safe with masked data: it could store or send it, or show it in an error`);
-        result = union(indirect(args), unknownTaint(`function ${name}()`));
+    const name = fn.name;
+    // How many rows a set-returning function yields (generate_series(1, ascii(ssn)), unnest(string_to_array(...)))
+    // spells its arguments out in the row count, wherever the call stands.
+    if (fn.setReturning) this.noteFilter(args, `set-returning function ${name}()`, 'how many rows it yields tells about its arguments');
+    // (A set-returning function is already refused as a filter; a role that allows filters accepts its oracles.)
+    if (failing && !fn.setReturning) {
+      if (fn.sink) this.refuse('function', failing, `${name}() would keep or send it outside the result, where it is not masked`);
+      else if (!fn.facts) this.refuse('function', failing, `function ${name}() is not known to be safe with masked data: it could store or send it, or show it in an error`);
+      else this.refuse('function', failing, `${name}() can fail on some values in that argument, and its error (or its failing at all) would tell the value`);
     }
     if (isTainted(args)) this.markConstants(node);
+    if (fn.sink) return { args, result: CLEAN };
+    const result = fn.result === 'data' ? union(indirect(args), unknownTaint(`function ${name}()`)) : indirect(args);
     return { args, result };
   }
 

@@ -31,7 +31,7 @@ export interface FilterUse {
   readonly message: string;
 }
 
-export type RefusalReason = 'cast' | 'function' | 'write' | 'statistics' | 'code' | 'copy' | 'analysis';
+export type RefusalReason = 'cast' | 'function' | 'operator' | 'write' | 'statistics' | 'code' | 'copy' | 'analysis';
 
 /** Something the statement would do with masked data that masking the result cannot undo. */
 export interface Refusal {
