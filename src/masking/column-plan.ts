@@ -13,7 +13,10 @@ export type ColumnPlan =
   | { readonly action: 'pass' }
   /** detectors only */
   | { readonly action: 'scan' }
-  | { readonly action: 'mask'; readonly strategy: Strategy }
+  /** `nulls`: NULL is replaced too. A derived value (nullif(ssn, 'guess'), regexp_match(ssn, ...)) is NULL or
+   *  not depending on the masked value, so its NULL-ness is as protected as the value itself; a column's own
+   *  value keeps its NULL (whether a customer has an SSN at all is not masked). */
+  | { readonly action: 'mask'; readonly strategy: Strategy; readonly nulls?: boolean }
   | { readonly action: 'null' };
 
 export const PASS: ColumnPlan = Object.freeze({ action: 'pass' });
@@ -90,7 +93,7 @@ function decide(c: Pick<ResultColumn, 'name' | 'typeOid' | 'format'>, t: Taint, 
   if (!isTainted(t)) return policy.scanner && scannable ? SCAN : PASS;
   const strategy = strategyOf(t, policy);
   if (strategy.kind === 'null') return NULLIFY;
-  if (textual) return { action: 'mask', strategy };
+  if (textual) return isOwnValue(t) ? { action: 'mask', strategy } : { action: 'mask', strategy, nulls: true };
   // length(ssn), ssn = '...', array_agg(ssn): derived from masked data, no string fits the type: NULL.
   if (t.origins.length > 0) return NULLIFY;
   return new MaskingError(
@@ -101,9 +104,14 @@ function decide(c: Pick<ResultColumn, 'name' | 'typeOid' | 'format'>, t: Taint, 
 
 /** The column's own strategy when it is one masked column's unchanged value; otherwise redact (or null if any source says null). */
 function strategyOf(t: Taint, policy: MaskingPolicy): Strategy {
-  if (t.direct && !t.unknown && t.origins.length === 1) return policy.columns.get(t.origins[0]!) ?? REDACT;
+  if (isOwnValue(t)) return policy.columns.get(t.origins[0]!) ?? REDACT;
   for (const o of t.origins) if (policy.columns.get(o)?.kind === 'null') return NULL_STRATEGY;
   return REDACT;
+}
+
+/** One masked column's unchanged value (a plain reference, an alias, a cast to text). */
+function isOwnValue(t: Taint): boolean {
+  return t.direct && !t.unknown && t.origins.length === 1;
 }
 
 function policyTaint(policy: MaskingPolicy, relation: string, column: string): Taint {

@@ -77,7 +77,12 @@ export function rewriteDataRow(buf: Buffer, off: number, len: number, plan: RowP
     lengths[i] = vlen;
     scratch[i] = undefined;
     const op = ops[i]!;
-    if (op.kind !== OP_PASS && vlen >= 0) {
+    if (vlen === -1 && op.nulls) {
+      const fixed = fixedBytes[i]!;
+      scratch[i] = fixed;
+      size += fixed.length;
+      changed = true;
+    } else if (op.kind !== OP_PASS && vlen >= 0) {
       const old = vlen;
       if (op.kind === OP_FIXED) {
         const fixed = fixedBytes[i]!;

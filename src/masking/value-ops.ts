@@ -17,6 +17,8 @@ export interface ValueOp {
   readonly json: boolean;
   readonly fixed?: string;
   readonly strategy?: Strategy;
+  /** NULL is replaced too (OP_FIXED of a derived value: see ColumnPlan) */
+  readonly nulls?: boolean;
 }
 
 const PASS_OP: ValueOp = Object.freeze({ kind: OP_PASS, json: false });
@@ -38,7 +40,7 @@ export function compileValueOp(plan: ColumnPlan, typeOid: number, format: number
       return isScannable(typeOid, format) ? { kind: OP_SCAN, json } : PASS_OP;
     case 'mask':
       if (plan.strategy.kind === 'null' || !canCarryText(typeOid, format)) return NULL_OP;
-      if (plan.strategy.kind === 'redact') return { kind: OP_FIXED, json, fixed: json ? JSON.stringify(REDACTED) : REDACTED };
+      if (plan.strategy.kind === 'redact') return { kind: OP_FIXED, json, fixed: json ? JSON.stringify(REDACTED) : REDACTED, nulls: plan.nulls === true };
       return { kind: OP_MASK, json, strategy: plan.strategy };
   }
 }

@@ -176,8 +176,8 @@ function summary(results: readonly Ran[]): string {
 }
 
 describe('the corpus', () => {
-  test('has at least 60 entries of both kinds, and its values are planted in the fixture table', async () => {
-    expect(corpus.queries.length).toBeGreaterThanOrEqual(60);
+  test("has at least 150 entries of both kinds, and its values are planted in the fixture table", async () => {
+    expect(corpus.queries.length).toBeGreaterThanOrEqual(150);
     expect(corpus.queries.filter((q) => q.expect === 'masked').length).toBeGreaterThan(20);
     expect(corpus.queries.filter((q) => q.expect === 'refused').length).toBeGreaterThan(20);
     expect(planted.length).toBeGreaterThanOrEqual(12);

@@ -47,7 +47,7 @@ export function rewriteBinaryRows(
       if (len < -1 || valueStart + Math.max(len, 0) > payload.length) throw badCopyData(`field ${f + 1} has length ${len}`);
       const op = ops[f]!;
       const fieldEnd = valueStart + Math.max(len, 0);
-      if (op.kind !== OP_PASS && len >= 0) {
+      if ((op.kind !== OP_PASS && len >= 0) || (len === -1 && op.nulls)) {
         const replacement = rewriteField(payload, valueStart, len, op, jsonb[f] === true, policy);
         if (replacement) {
           parts.push(payload.subarray(copied, pos), replacement);
@@ -65,7 +65,8 @@ export function rewriteBinaryRows(
 /** The field's new length word and bytes, or undefined when unchanged. */
 function rewriteField(buf: Buffer, start: number, len: number, op: ValueOp, jsonb: boolean, policy: MaskingPolicy): Buffer | undefined {
   let out: string | null | undefined;
-  if (jsonb && (len === 0 || buf[start] !== JSONB_VERSION)) out = null;
+  if (len < 0) out = transformText(op, '', policy);
+  else if (jsonb && (len === 0 || buf[start] !== JSONB_VERSION)) out = null;
   else out = transformText(op, buf.toString('utf8', jsonb ? start + 1 : start, start + len), policy);
   if (out === undefined) return undefined;
   if (out === null) {

@@ -41,7 +41,7 @@ export function rewriteCsvRows(payload: Buffer, ops: readonly ValueOp[], policy:
       if (op.kind === OP_PASS) continue;
       const field = fields[f]!;
       const raw = payload.subarray(field.start, field.end);
-      if (!field.quoted && raw.equals(syntax.nullText)) continue;
+      if (!field.quoted && raw.equals(syntax.nullText) && !op.nulls) continue;
       const out = transformText(op, field.quoted ? unquote(raw, syntax) : raw.toString('utf8'), policy);
       if (out === undefined) continue;
       parts.push(payload.subarray(copied, field.start), out === null ? nullField(syntax) : Buffer.from(encode(out, field.quoted, syntax), 'utf8'));

@@ -49,7 +49,7 @@ export function rewriteTextRows(
       const start = fields[f]!;
       const end = fields[f + 1]! - 1;
       const raw = payload.subarray(start, end);
-      if (raw.equals(nullText)) continue;
+      if (raw.equals(nullText) && !op.nulls) continue;
       const out = transformText(op, unescape(raw), policy);
       if (out === undefined) continue;
       parts.push(payload.subarray(copied, start), out === null ? nullText : Buffer.from(escape(out, delimiter), 'utf8'));
