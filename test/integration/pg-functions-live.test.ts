@@ -1,14 +1,10 @@
 // The checked-in function table (src/policy/pg-functions/catalogue.data.ts) against live servers: the test
 // suite's PostgreSQL 18, and Debian's PostgreSQL 15 where its binaries are installed. Every function the
 // server has must be in the table, with facts at least as cautious as the server's own.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, chmodSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, test } from 'vitest';
 import { pgFunctionFacts, SUPPORTED_PG_VERSIONS } from '../../src/policy/index.js';
-import { freePort } from '../../src/server/dev/embedded-postgres.js';
+import { debianPostgresInstalled, startDebianPostgres, type DebianPostgres } from '../helpers/debian-postgres.js';
 
 interface LiveRow {
   name: string;
@@ -60,26 +56,11 @@ describe('the function table against live servers', () => {
   });
 
   // Debian's PostgreSQL 15 (installed by .ci/run), started for this test alone.
-  const bin = '/usr/lib/postgresql/15/bin';
-  let stop: (() => void) | undefined;
-  afterAll(() => stop?.());
-  test.runIf(existsSync(path.join(bin, 'initdb')))('PostgreSQL 15', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'agentdb-pg15-'));
-    chmodSync(dir, 0o777);
-    const data = path.join(dir, 'data');
-    const port = await freePort();
-    const asPostgres = (cmd: string[]) =>
-      process.getuid?.() === 0 ? execFileSync('setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', ...cmd], { stdio: 'pipe' }) : execFileSync(cmd[0]!, cmd.slice(1), { stdio: 'pipe' });
-    asPostgres([path.join(bin, 'initdb'), '-D', data, '-A', 'trust', '-U', 'postgres']);
-    asPostgres([path.join(bin, 'pg_ctl'), '-D', data, '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, '-l', path.join(dir, 'log'), '-w', 'start']);
-    stop = () => {
-      try {
-        asPostgres([path.join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop']);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    };
-    const live = await liveFunctions(`postgres://postgres@127.0.0.1:${port}/postgres`);
+  let pg15: DebianPostgres | undefined;
+  afterAll(() => pg15?.stop());
+  test.runIf(debianPostgresInstalled)('PostgreSQL 15', async () => {
+    pg15 = await startDebianPostgres();
+    const live = await liveFunctions(pg15.adminUrl);
     expect(live.version).toBe('15');
     expect(check(live.rows, '15')).toEqual([]);
   }, 60_000);
