@@ -1,9 +1,9 @@
 // Walks one statement's parse tree and collects what it does: the relations it reads and writes, the
 // functions it calls, the settings it changes, and the DML hidden in CTEs or COPY (query). Every node is
 // visited; only the nodes that matter for policy get special handling, so an unfamiliar node type hides nothing.
-import { isObject, nameParts, unwrap, type ParseObject } from './parse-node.js';
+import { constantText, isObject, nameParts, unwrap, type ParseObject } from './parse-node.js';
 import { qualifyRelation } from './relation-name.js';
-import { setConfigEffect, setStatementEffect, transactionModes } from './setting-changes.js';
+import { isSettingsNameColumn, setConfigEffect, setStatementEffect, transactionModes } from './setting-changes.js';
 import type { SettingChange, StatementKind } from './statement.js';
 
 export interface StatementFacts {
@@ -24,6 +24,8 @@ interface Scope {
   ctes: ReadonlySet<string>;
   /** inside a DDL/DCL statement but outside any query: a relation named here is the object being changed */
   objects: boolean;
+  /** in `SELECT ... FROM pg_settings WHERE name = 'x'`: the one setting the column `name` can hold */
+  settingName?: string;
 }
 
 const DML_NODE: Readonly<Record<string, StatementKind>> = { InsertStmt: 'insert', UpdateStmt: 'update', DeleteStmt: 'delete', MergeStmt: 'merge' };
@@ -81,8 +83,10 @@ export class FactCollector {
         return this.relation(body, scope.objects ? 'write' : 'read', scope);
       case 'FuncCall':
         return this.funcCall(body, scope);
-      case 'SelectStmt':
-        return this.fields(body, query);
+      case 'SelectStmt': {
+        const settingName = pgSettingsRow(body);
+        return this.fields(body, settingName === undefined ? query : { ...query, settingName });
+      }
       case 'InsertStmt':
       case 'UpdateStmt':
       case 'DeleteStmt':
@@ -180,7 +184,7 @@ export class FactCollector {
     const parts = nameParts(fc.funcname).map((p) => p.toLowerCase());
     this.facts.functions.add(parts.join('.'));
     if (parts[parts.length - 1] === 'set_config') {
-      const effect = setConfigEffect(fc.args);
+      const effect = setConfigEffect(fc.args, scope.settingName);
       if ('unclassified' in effect) this.unclassified(effect.unclassified);
       else this.facts.settingChanges.push(effect);
       this.facts.kinds.add('set');
@@ -239,4 +243,33 @@ function narrowsRows(where: unknown): boolean {
     if (narrowsRows(where[key])) return true;
   }
   return false;
+}
+
+/**
+ * `SELECT set_config(name, ...) FROM pg_settings WHERE name = 'x'` (pg_dump sets restrict_nonsystem_relation_kind
+ * so): the select reads pg_settings alone and keeps only the row of setting 'x', so its column `name` is 'x'.
+ */
+function pgSettingsRow(select: ParseObject): string | undefined {
+  const from = Array.isArray(select.fromClause) ? select.fromClause : [];
+  const rv = from.length === 1 ? unwrap(from[0]) : undefined;
+  if (!rv || rv[0] !== 'RangeVar' || rv[1].relname !== 'pg_settings' || !(rv[1].schemaname === undefined || rv[1].schemaname === 'pg_catalog')) return undefined;
+  return settingEquality(select.whereClause);
+}
+
+function settingEquality(where: unknown): string | undefined {
+  const w = unwrap(where);
+  if (!w) return undefined;
+  const [type, b] = w;
+  if (type === 'BoolExpr' && b.boolop === 'AND_EXPR' && Array.isArray(b.args)) {
+    for (const a of b.args) {
+      const found = settingEquality(a);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (type !== 'A_Expr' || b.kind !== 'AEXPR_OP' || nameParts(b.name).join('.') !== '=') return undefined;
+  const isName = isSettingsNameColumn;
+  const literal = (n: unknown) => (unwrap(n)?.[0] === 'A_Const' ? constantText(n) : undefined);
+  const value = isName(b.lexpr) ? literal(b.rexpr) : isName(b.rexpr) ? literal(b.lexpr) : undefined;
+  return typeof value === 'string' ? value.toLowerCase() : undefined;
 }

@@ -1,7 +1,7 @@
 // Which settings a statement changes. A forced setting (statement_timeout, app.region for row-level security)
 // is only forced if every way of changing it is seen: SET, SET LOCAL, RESET, RESET ALL, set_config(),
 // SET SESSION CHARACTERISTICS, and the transaction modes of BEGIN / SET TRANSACTION.
-import { constantText, isObject, unwrap, type ParseObject } from './parse-node.js';
+import { constantText, isObject, nameParts, unwrap, type ParseObject } from './parse-node.js';
 import type { SettingChange } from './statement.js';
 
 export interface SetStatementEffect {
@@ -61,7 +61,7 @@ function argsText(args: unknown): string | null {
  * set_config(setting_name, new_value, is_local): the setting it changes, or why that cannot be known. Named
  * arguments (setting_name => 'role') are understood; a computed name is not, and fails closed.
  */
-export function setConfigEffect(args: unknown): SettingChange | { unclassified: string } {
+export function setConfigEffect(args: unknown, settingsRowName?: string): SettingChange | { unclassified: string } {
   const list = Array.isArray(args) ? args : [];
   let nameArg: unknown = undefined;
   let valueArg: unknown = undefined;
@@ -73,9 +73,16 @@ export function setConfigEffect(args: unknown): SettingChange | { unclassified: 
     } else if (i === 0) nameArg = a;
     else if (i === 1) valueArg = a;
   });
-  const name = constantText(nameArg);
+  const name = constantText(nameArg) ?? (settingsRowName !== undefined && isSettingsNameColumn(nameArg) ? settingsRowName : undefined);
   if (typeof name !== 'string') {
     return { unclassified: 'set_config() is called with a setting name that is not a literal, so the setting it changes cannot be known' };
   }
   return { name: name.toLowerCase(), value: constantText(valueArg) ?? null };
+}
+
+/** The column `name` (or pg_settings.name) of the row a `FROM pg_settings WHERE name = ...` select keeps. */
+export function isSettingsNameColumn(node: unknown): boolean {
+  const w = isObject(node) ? unwrap(node) : undefined;
+  const parts = w?.[0] === 'ColumnRef' ? nameParts(w[1].fields) : [];
+  return parts.length === 1 ? parts[0] === 'name' : parts.length === 2 && parts[0] === 'pg_settings' && parts[1] === 'name';
 }
