@@ -43,7 +43,10 @@ export interface AuditEvent {
   result?: { rows?: number; bytes?: number; error?: { code: string; message: string }; ms?: number };
   /** human-readable detail, e.g. why a session was denied */
   message?: string;
-  /** type-specific extras (cert serial and expiry for cert.issued, etc.) */
+  /**
+   * type-specific extras (cert serial and expiry for cert.issued; for a statement refused because its text is
+   * not UTF-8, `sqlEncoding: 'invalid-utf8'` and `sqlBase64`, the bytes sent; etc.)
+   */
   details?: Record<string, unknown>;
   prevHash: string;
   hash: string;

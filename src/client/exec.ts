@@ -9,6 +9,8 @@ export function pgEnvironment(info: ProxyInfo): Record<string, string> {
     PGUSER: info.dbUser,
     PGDATABASE: info.dbName,
     PGSSLMODE: 'disable',
+    // The proxy's own per-run secret, not a database password: the child proves it to the proxy.
+    PGPASSWORD: info.password,
     DATABASE_URL: info.url,
   };
 }

@@ -1,14 +1,17 @@
 // `agentdb proxy`: a local PostgreSQL listener for any client, and an mTLS tunnel per connection to the
-// gateway with a task certificate whose private key never leaves this process. After the handshake the proxy
-// only moves bytes; all parsing happens once, in the gateway.
+// gateway with a task certificate whose private key never leaves this process. A local client first proves
+// it knows this proxy's random secret (local-auth.ts); after that the proxy only moves bytes, and all
+// parsing happens once, in the gateway.
 import net from 'node:net';
 import tls from 'node:tls';
-import path from 'node:path';
-import { mkdir, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { generateClientKey } from '../ca/index.js';
-import { SSL_REFUSE, StartupReader, errorResponse, sslRequest } from '../pgwire/index.js';
+import { SSL_REFUSE, StartupReader, errorResponse, scramSecret, sslRequest } from '../pgwire/index.js';
 import type { ApiClient } from './api-client.js';
 import { ClientError } from './errors.js';
+import { authenticateLocalClient } from './local-auth.js';
+import { DenialReporter } from './denial-report.js';
+import { listenOnSocketDir } from './socket-dir.js';
 
 export interface ProxyOptions {
   api: ApiClient;
@@ -29,6 +32,8 @@ export interface ProxyInfo {
   host: string;
   port: number;
   socket?: string;
+  /** this proxy's secret, which every local client must give as its PostgreSQL password; also in url */
+  password: string;
   url: string;
   db: string;
   dbUser: string;
@@ -70,6 +75,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     return { ...r, expiresAt: new Date(r.expiresAt), issuedAt: new Date() };
   };
   let held = await fetchCert();
+  // The local clients' password: random per proxy, kept only as SCRAM keys for checking (and in info for
+  // printing once). It never goes to the gateway or the audit log.
+  const password = randomBytes(32).toString('base64url');
+  const secret = scramSecret(password);
+  const denials = new DenialReporter(opts.api, () => held.task.id, (err) => opts.onError?.(err));
   let renewing: Promise<void> | undefined;
   const current = async (): Promise<HeldCert> => {
     const life = held.expiresAt.getTime() - held.issuedAt.getTime();
@@ -113,14 +123,16 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   };
 
   const open = new Set<net.Socket>();
-  const onClient = (local: net.Socket) => {
+  // Set by close(): clients cut off mid-authentication by our own shutdown are not refusals to report.
+  let closing = false;
+  const onClient = (local: net.Socket, clientAddr: string) => {
     open.add(local);
     local.on('close', () => open.delete(local));
     local.setNoDelay(true);
     local.on('error', () => local.destroy());
     const reader = new StartupReader();
-    // Everything the client sent since the last SSL/GSS answer: the startup (or cancel) packet and anything
-    // pipelined after it, forwarded to the gateway as is.
+    // Everything the client sent since the last SSL/GSS answer: the startup (or cancel) packet, forwarded to
+    // the gateway as is, and anything pipelined after it (the start of the password exchange).
     let received: Buffer[] = [];
     const onData = (chunk: Buffer) => {
       let pkt;
@@ -142,14 +154,34 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       }
       local.off('data', onData);
       local.pause();
-      const bytes = Buffer.concat(received);
+      const rest = reader.takeRemainder();
+      const all = Buffer.concat(received);
+      const bytes = all.subarray(0, all.length - rest.length);
+      // A cancel request carries its own secret (the key only a logged-in session was given): no password.
+      if (pkt.kind === 'cancel') {
+        relay(bytes, pkt.kind);
+        return;
+      }
+      authenticateLocalClient(local, secret, pkt.params.user ?? '', rest).then(
+        () => relay(bytes, pkt.kind),
+        // Only clients that sent a StartupMessage get here: a bare port probe is not reported.
+        (err: Error) => {
+          if (!closing) denials.report({ client: clientAddr, reason: err.message });
+        },
+      );
+    };
+    const relay = (bytes: Buffer, kind: 'startup' | 'cancel') => {
       openTunnel().then(
         (tunnel) => {
+          if (local.destroyed) {
+            tunnel.destroy();
+            return;
+          }
           tunnel.on('error', () => tunnel.destroy());
           tunnel.on('close', () => local.destroy());
           local.on('close', () => tunnel.destroy());
           tunnel.write(bytes);
-          if (pkt.kind === 'cancel') {
+          if (kind === 'cancel') {
             tunnel.end();
             local.destroy();
             return;
@@ -160,7 +192,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         },
         (err: Error) => {
           opts.onError?.(err);
-          if (pkt.kind !== 'startup') {
+          if (kind !== 'startup') {
             local.destroy();
             return;
           }
@@ -176,7 +208,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   };
 
   const host = opts.host ?? '127.0.0.1';
-  const server = net.createServer({ noDelay: true }, onClient);
+  const server = net.createServer({ noDelay: true }, (s) => onClient(s, `${s.remoteAddress ?? ''}:${s.remotePort ?? ''}`));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
@@ -185,14 +217,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   let unixServer: net.Server | undefined;
   let socketPath: string | undefined;
   if (opts.socketDir) {
-    await mkdir(opts.socketDir, { recursive: true, mode: 0o700 });
-    socketPath = path.join(opts.socketDir, `.s.PGSQL.${port}`);
-    await rm(socketPath, { force: true });
-    unixServer = net.createServer(onClient);
-    await new Promise<void>((resolve, reject) => {
-      unixServer!.once('error', reject);
-      unixServer!.listen(socketPath, () => resolve());
-    });
+    try {
+      ({ server: unixServer, socketPath } = await listenOnSocketDir(opts.socketDir, port, (s, p) => onClient(s, `unix:${p}`)));
+    } catch (err) {
+      server.close();
+      throw err;
+    }
   }
   const dbUser = held.db.users[0]!;
   const dbName = opts.dbName ?? held.db.names.find((n) => n !== '*') ?? opts.db;
@@ -200,7 +230,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     host,
     port,
     ...(socketPath ? { socket: socketPath } : {}),
-    url: `postgres://${encodeURIComponent(dbUser)}@${host}:${port}/${encodeURIComponent(dbName)}?sslmode=disable`,
+    password,
+    url: `postgres://${encodeURIComponent(dbUser)}:${password}@${host}:${port}/${encodeURIComponent(dbName)}?sslmode=disable`,
     db: opts.db,
     dbUser,
     dbName,
@@ -210,9 +241,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   return {
     info,
     async close() {
+      closing = true;
       for (const s of open) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (unixServer) await new Promise<void>((resolve) => unixServer!.close(() => resolve()));
+      await denials.drain();
     },
   };
 }

@@ -66,7 +66,8 @@ export async function authorizeSession(input: AuthorizeInput): Promise<Authorize
     deny('STARTUP_OPTIONS', 'the "options" startup parameter is not allowed through the gateway: session settings are decided by policy', 'Unset PGOPTIONS, or the options setting of your client.');
   }
   const db = cert.payload.db;
-  const service = input.services[db.service];
+  // Own keys only: a service named like an Object.prototype member must find nothing.
+  const service = Object.hasOwn(input.services, db.service) ? input.services[db.service] : undefined;
   if (!service) deny('UNKNOWN_SERVICE', `this gateway does not serve database "${db.service}"`);
   const user = params.user ?? '';
   if (!user) deny('NO_USER', 'the startup message names no user');

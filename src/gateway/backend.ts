@@ -5,7 +5,7 @@ import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import {
   MessageFramer, ScramSha256Client, SqlState, md5PasswordHash, passwordMessage, readAuthentication, readBackendKeyData,
-  readDataRow, readErrorFields, readNegotiateProtocolVersion, readParameterStatus, queryMessage, saslInitialResponse, saslResponse, sslRequest,
+  readCommandComplete, readDataRow, readErrorFields, readNegotiateProtocolVersion, readParameterStatus, queryMessage, saslInitialResponse, saslResponse, sslRequest,
   startupMessage, type ErrorFields,
 } from '../pgwire/index.js';
 import { GatewayError } from './errors.js';
@@ -181,16 +181,20 @@ export interface SimpleQueryResult {
   rows: (string | null)[][];
   /** ParameterStatus changes PostgreSQL reported while running it */
   parameters: [string, string][];
+  /** the CommandComplete tag of each statement ('UPDATE 12'), in order */
+  tags: string[];
 }
 
 /**
  * Runs one simple-protocol query on a backend connection the gateway owns (no client attached): the role's
  * session settings at startup, catalog lookups for masking. Text-format rows; an ErrorResponse rejects.
+ * `keepRows: false` drops the rows as they come (the effect probe only wants the count of a RETURNING statement).
  */
-export async function runSimpleQuery(socket: net.Socket, sql: string, what: string): Promise<SimpleQueryResult> {
+export async function runSimpleQuery(socket: net.Socket, sql: string, what: string, keepRows = true): Promise<SimpleQueryResult> {
   const framer = new MessageFramer();
   const rows: (string | null)[][] = [];
   const parameters: [string, string][] = [];
+  const tags: string[] = [];
   let failure: ErrorFields | undefined;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => done(new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_TIMEOUT', `${what} timed out`, SqlState.CONNECTION_FAILURE)), CONNECT_TIMEOUT_MS);
@@ -202,11 +206,13 @@ export async function runSimpleQuery(socket: net.Socket, sql: string, what: stri
       else resolve();
     };
     const onMessage = (type: number, buf: Buffer, off: number, len: number) => {
-      if (type === 0x44 /* D */) rows.push(readDataRow(buf, off, len).map((v) => (v === null ? null : v.toString('utf8'))));
-      else if (type === 0x53 /* S */) {
+      if (type === 0x44 /* D */) {
+        if (keepRows) rows.push(readDataRow(buf, off, len).map((v) => (v === null ? null : v.toString('utf8'))));
+      } else if (type === 0x53 /* S */) {
         const p = readParameterStatus(buf, off, len);
         parameters.push([p.name, p.value]);
-      } else if (type === 0x45 /* E */) failure = readErrorFields(buf, off, len);
+      } else if (type === 0x43 /* C */) tags.push(readCommandComplete(buf, off, len).tag);
+      else if (type === 0x45 /* E */) failure = readErrorFields(buf, off, len);
       else if (type === 0x5a /* Z */) done(failure ? new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_QUERY', `${what} failed: ${failure.message}`, failure.code) : undefined);
     };
     const onData = (chunk: Buffer) => {
@@ -221,7 +227,7 @@ export async function runSimpleQuery(socket: net.Socket, sql: string, what: stri
     socket.once('close', onClose);
     socket.write(queryMessage(sql));
   });
-  return { rows, parameters };
+  return { rows, parameters, tags };
 }
 
 /** A string literal PostgreSQL reads the same whatever standard_conforming_strings says. */

@@ -10,7 +10,7 @@ import {
 import type { AuditEventInput, AuditLog } from '../audit/index.js';
 import { RecordingWriter } from '../recording/index.js';
 import type { Store } from '../store/index.js';
-import type { AnalyzedStatement } from '../policy/index.js';
+import type { AnalyzedStatement, BudgetLimits } from '../policy/index.js';
 import { authorizeSession, claimedIdentity } from './authorize.js';
 import { applySessionSettings, connectBackend, sendBackendCancel, type BackendTarget } from './backend.js';
 import { TaskBudgets } from './task-budget.js';
@@ -18,6 +18,8 @@ import { CatalogCache } from './catalog.js';
 import { SessionMasking } from './session-masking.js';
 import type { MaskingPolicy } from '../masking/index.js';
 import { CancelRegistry } from './cancel-registry.js';
+import { openProbeConnection, reviewByEffect } from './effect-probe.js';
+import { Admission, connectionKey, type AdmissionLimits, type AdmissionTicket } from './admission.js';
 import { GatewayError } from './errors.js';
 import { GatewaySession, type HeldStatement, type ReviewOutcome, type SessionContext, type StatementDecision } from './session.js';
 
@@ -49,19 +51,24 @@ export interface GatewayOptions {
   sessionPolicy(ctx: SessionContext, traits: Record<string, string[]>): SessionPolicy;
   /** holds a statement for review; resolves with the decision or the timeout */
   review(ctx: SessionContext, held: HeldStatement, timeoutMs: number): Promise<ReviewOutcome>;
+  /** caps and deadline for connections whose certificate has not opened a session yet */
+  unauthenticated?: AdmissionLimits;
   log?: GatewayLogger;
 }
 
 export interface SessionPolicy {
   settings: Record<string, string>;
-  budget: { rows?: number; bytes?: number };
+  budget: BudgetLimits;
   reviewTimeoutMs: number;
+  /** UPDATE/DELETE/MERGE held by rule review:rows-over run without a person when they change at most this many rows */
+  rowsOver?: number;
   /** what the session's roles mask; undefined when nothing is (results then pass without being decoded) */
   masking?: MaskingPolicy;
 }
 
 const NEWEST_MINOR = 2;
-const STARTUP_TIMEOUT_MS = 15_000;
+/** What the server config defaults to as well; see README "Limits" for why. */
+export const DEFAULT_GATEWAY_ADMISSION: AdmissionLimits = { total: 1000, perAddress: 64, timeoutMs: 15_000 };
 // Startup parameters passed on to PostgreSQL; the rest are dropped (user, database and application_name are
 // set by the gateway; `options` and `replication` are refused in authorize).
 const PASSED_PARAMS = new Set(['client_encoding', 'datestyle', 'timezone', 'intervalstyle', 'extra_float_digits', 'lc_monetary', 'lc_numeric', 'lc_time', 'bytea_output']);
@@ -77,9 +84,19 @@ export class Gateway {
   /** one catalog view per database and user the gateway logs in as, shared by their sessions */
   private readonly catalogs = new Map<string, CatalogCache>();
   readonly sessions = new Set<GatewaySession>();
+  /** the login session behind each open session's certificate: revoking the login ends the session */
+  private readonly loginSessionOf = new WeakMap<SessionContext, string>();
   private readonly pending = new Set<net.Socket>();
+  /** connections not yet authorized, counted per source address; see admission.ts */
+  readonly admission: Admission;
+  /** each held ticket by the connection's four-tuple, which the raw socket and its TLS socket share */
+  private readonly tickets = new Map<string, AdmissionTicket>();
+  private readonly startupTimeoutMs: number;
 
   constructor(private readonly opts: GatewayOptions) {
+    const limits = opts.unauthenticated ?? DEFAULT_GATEWAY_ADMISSION;
+    this.admission = new Admission(limits);
+    this.startupTimeoutMs = limits.timeoutMs;
     this.services = Object.fromEntries(Object.entries(opts.databases).map(([k, v]) => [k, { users: Object.keys(v.credentials) }]));
     const base: tls.TlsOptions = {
       cert: opts.tls.certPem,
@@ -90,7 +107,7 @@ export class Gateway {
       // Untrusted certificates are refused after the handshake, with a PostgreSQL error that says why,
       // instead of a bare TLS alert the client cannot explain.
       rejectUnauthorized: false,
-      handshakeTimeout: STARTUP_TIMEOUT_MS,
+      handshakeTimeout: limits.timeoutMs,
     };
     // Sockets are handed to these (never listening) servers: that is what makes node:tls verify the client
     // certificate and fill in authorized/authorizationError. Direct TLS must name ALPN "postgresql", as
@@ -122,10 +139,22 @@ export class Gateway {
   }
 
   private onConnection(raw: net.Socket): void {
-    this.pending.add(raw);
-    raw.on('close', () => this.pending.delete(raw));
     raw.on('error', () => raw.destroy());
-    raw.setTimeout(STARTUP_TIMEOUT_MS, () => raw.destroy());
+    // Destroying the raw socket also ends the TLS socket layered on it, so the deadline holds through the handshake.
+    const ticket = this.admission.admit(raw.remoteAddress, () => raw.destroy());
+    if (!ticket) {
+      this.tooMany(raw);
+      return;
+    }
+    const peer = connectionKey(raw);
+    this.tickets.set(peer, ticket);
+    this.pending.add(raw);
+    raw.on('close', () => {
+      this.pending.delete(raw);
+      this.tickets.delete(peer);
+      ticket.release();
+    });
+    raw.setTimeout(this.startupTimeoutMs, () => raw.destroy());
     const reader = new StartupReader();
     let first = true;
     const onData = (chunk: Buffer) => {
@@ -168,7 +197,7 @@ export class Gateway {
 
   private upgrade(raw: net.Socket, direct: boolean): void {
     // The raw socket's idle timer would keep running under TLS (its activity is counted on the TLS socket
-    // from now on) and close every session after STARTUP_TIMEOUT_MS of quiet. The TLS server's
+    // from now on) and close every session after startupTimeoutMs of quiet. The TLS server's
     // handshakeTimeout covers the handshake, and onSecure starts a startup timer on the TLS socket.
     raw.setTimeout(0);
     (direct ? this.tlsDirect : this.tlsAfterSslRequest).emit('connection', raw);
@@ -179,7 +208,7 @@ export class Gateway {
     secure.on('close', () => this.pending.delete(secure));
     secure.on('error', () => secure.destroy());
     // Cleared once the session is open (see open()).
-    secure.setTimeout(STARTUP_TIMEOUT_MS, () => secure.destroy());
+    secure.setTimeout(this.startupTimeoutMs, () => secure.destroy());
     // ALPNCallback runs only when the client offers ALPN at all, so a direct handshake without the extension
     // got through it. PostgreSQL 17 refuses direct TLS without ALPN "postgresql" (it keeps cross-protocol
     // attacks from other TLS services out); so must we.
@@ -246,6 +275,7 @@ export class Gateway {
       client,
       expiresAt: cert.notAfter,
     };
+    this.loginSessionOf.set(ctx, p.loginSession);
     let policy: SessionPolicy;
     try {
       policy = this.opts.sessionPolicy(ctx, p.traits);
@@ -268,6 +298,9 @@ export class Gateway {
       throw err;
     }
     const minor = Math.min(wanted, backend.minor);
+    // The effect probe logs in as the session did (same user, startup parameters, forced settings): it sees the rows the session would.
+    const probeLogin = { user, password: dbConfig.credentials[user]!, database, params: { ...params, application_name: `agentdb probe ${sid}`.slice(0, 63) }, minor: 0 };
+    const probe = () => openProbeConnection(dbConfig.target, probeLogin, policy.settings);
     let reported: [string, string][];
     try {
       reported = await applySessionSettings(backend.socket, policy.settings);
@@ -290,13 +323,14 @@ export class Gateway {
     const recording = new RecordingWriter(this.opts.recordings, {
       sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, startedAt: new Date().toISOString(),
     });
-    const budget = this.budgets.for(ctx.task.id, policy.budget, cert.notAfter);
+    const budget = this.budgets.for(ctx.task.id, ctx.identity.name, policy.budget, cert.notAfter);
     const masking = policy.masking ? new SessionMasking(policy.masking, this.catalogFor(p.db.service, database, user)) : undefined;
     session = new GatewaySession(ctx, secure, backend.socket, {
       audit: this.opts.audit,
       recording,
       decide: this.opts.decide,
-      review: (c, held) => this.opts.review(c, held, policy.reviewTimeoutMs),
+      // Writes held for the rows they would change are counted on a connection of their own first (effect-probe.ts).
+      review: (c, held) => reviewByEffect(held, policy.rowsOver, probe, (h) => this.opts.review(c, h, policy.reviewTimeoutMs)),
       cancelBackend,
       ...(budget ? { budget } : {}),
       ...(masking ? { masking } : {}),
@@ -304,12 +338,13 @@ export class Gateway {
         key.release();
         this.sessions.delete(s);
         const ms = Date.now() - s.startedAt;
-        void this.audit([{ type: 'db.session.end', sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, result: { rows: s.totals.rows, bytes: s.totals.bytes, ms }, details: { statements: s.totals.statements, denied: s.totals.denied } }]).catch(() => undefined);
+        void this.audit([{ type: 'db.session.end', sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, result: { rows: s.totals.rows, bytes: s.totals.bytes, ms }, message: s.endReason, details: { statements: s.totals.statements, denied: s.totals.denied } }]).catch(() => undefined);
         void recording.end({ endedAt: new Date().toISOString(), reason: s.endReason }).catch(() => undefined);
       },
     });
     this.sessions.add(session);
     this.pending.delete(secure);
+    this.authenticated(secure);
     secure.setTimeout(0);
 
     const hello: Buffer[] = [];
@@ -341,16 +376,26 @@ export class Gateway {
     return c;
   }
 
-  /** Ends every open session that `match` selects (a lock), with a FATAL error that says why. */
-  terminateWhere(match: (ctx: SessionContext) => boolean, message: string): number {
+  /** Ends every open session that `match` selects (a lock, a revoked login), with a FATAL error that says why. */
+  terminateWhere(match: (ctx: SessionContext, loginSession: string | undefined) => boolean, message: string): number {
     let n = 0;
     for (const s of this.sessions) {
-      if (match(s.ctx)) {
+      if (match(s.ctx, this.loginSessionOf.get(s.ctx))) {
         s.terminate(SqlState.INVALID_AUTHORIZATION, message);
         n++;
       }
     }
     return n;
+  }
+
+  /** The login sessions behind the open sessions, for a revocation check that runs outside this process's API. */
+  openLoginSessions(): Set<string> {
+    const ids = new Set<string>();
+    for (const s of this.sessions) {
+      const id = this.loginSessionOf.get(s.ctx);
+      if (id !== undefined) ids.add(id);
+    }
+    return ids;
   }
 
   private audit(events: AuditEventInput[]): Promise<unknown> {
@@ -359,6 +404,25 @@ export class Gateway {
 
   private cancel(pkt: Extract<StartupPacket, { kind: 'cancel' }>): void {
     this.cancels.cancel(pkt.pid, pkt.secret);
+  }
+
+  /** The session is open: its connection no longer counts against the caps, and its deadline is off. */
+  private authenticated(secure: tls.TLSSocket): void {
+    const peer = connectionKey(secure);
+    this.tickets.get(peer)?.release();
+    this.tickets.delete(peer);
+  }
+
+  /**
+   * Over a cap: closed at once, with what PostgreSQL says when it has no slot left. Nothing has been read, so
+   * the answer is plain; a client that sent SSLRequest reads it as the server's refusal, as it does from
+   * PostgreSQL (one that began with a direct TLS hello only sees the connection close).
+   */
+  private tooMany(raw: net.Socket): void {
+    const message = 'too many connections waiting to authenticate at the agentdb gateway, from this address or in total';
+    raw.end(errorResponse({ severity: 'FATAL', code: SqlState.TOO_MANY_CONNECTIONS, message }), () => raw.destroy());
+    // A peer that never reads cannot hold the socket open through an unflushed write.
+    setTimeout(() => raw.destroy(), 1000).unref();
   }
 
   private refuse(socket: net.Socket, err: GatewayError): void {

@@ -1,5 +1,7 @@
-export { Gateway } from './gateway.js';
+export { Gateway, DEFAULT_GATEWAY_ADMISSION } from './gateway.js';
 export type { GatewayOptions, GatewayDatabase, GatewayLogger } from './gateway.js';
 export type { SessionContext, StatementDecision } from './session.js';
 export { GatewayError } from './errors.js';
 export type { BackendTarget } from './backend.js';
+export { Admission, addressKey, connectionKey } from './admission.js';
+export type { AdmissionLimits, AdmissionTicket } from './admission.js';

@@ -3,10 +3,10 @@
 // compiled per result format), and what the audit log and the recording may keep of the statement's text.
 import type { AnalyzedStatement } from '../policy/index.js';
 import {
-  CopyOutRewriter, buildColumnPlan, buildCopyPlan, compileRowPlan, maskingDenial, redactAllLiterals, redactForAudit, redactParams, redactQueryForAudit, rewriteDataRow,
-  rewriteNotification, type ColumnPlan, type MaskFlow, type MaskingPolicy, type RowPlan,
+  CopyOutRewriter, buildColumnPlan, buildCopyPlan, compileRowPlan, maskParameterValue, maskReport, maskingDenial, readsMasked, redactAllLiterals, redactForAudit,
+  redactParams, redactQueryForAudit, rewriteDataRow, rewriteNotification, type ColumnPlan, type MaskFlow, type MaskingPolicy, type RowPlan,
 } from '../masking/index.js';
-import type { FieldDescription } from '../pgwire/index.js';
+import { parameterStatus, readParameterStatus, readReportFields, reportMessage, type FieldDescription } from '../pgwire/index.js';
 import type { CatalogCache } from './catalog.js';
 
 /** A result's columns as masking needs them, attached to the statement, portal or simple query that produces it. */
@@ -33,6 +33,8 @@ export class SessionMasking {
   // the same bytes): its shape is kept while the flow and the catalog it came from are the same.
   private readonly shapes = new WeakMap<readonly FieldDescription[], { flow: MaskFlow | undefined; version: number; shape: ResultShape }>();
   private readonly rowPlans = new WeakMap<ResultShape, Map<string, RowPlan | undefined>>();
+  // Whether a statement read masked data, worked out while its flow is at hand (an error arrives later).
+  private readonly maskedReads = new WeakMap<AnalyzedStatement, boolean>();
 
   constructor(
     readonly policy: MaskingPolicy,
@@ -99,6 +101,14 @@ export class SessionMasking {
     return redactQueryForAudit(sql, parts as { stmt: AnalyzedStatement; flow: MaskFlow }[]);
   }
 
+  /**
+   * Bytes of a text that is not UTF-8, as the audit log keeps them: every literal redacted (nothing could be
+   * analysed). Read as latin1, one character a byte, so the bytes around the literals come back unchanged.
+   */
+  auditBytes(bytes: Buffer): Buffer {
+    return Buffer.from(redactAllLiterals(bytes.toString('latin1')), 'latin1');
+  }
+
   auditParams(stmt: AnalyzedStatement | undefined, params: (string | null)[]): (string | null)[] {
     const f = this.flow(stmt);
     // Without a flow nobody can tell which parameters are guesses at masked values: keep none.
@@ -150,6 +160,46 @@ export class SessionMasking {
 
   notification(buf: Buffer, off: number, len: number): Buffer | undefined {
     return rewriteNotification(buf, off, len, this.policy);
+  }
+
+  /**
+   * Whether the statement reads masked data, so that PostgreSQL's reports about it are withheld. A statement
+   * without analysis, or whose flow is not known, does (fail closed).
+   */
+  readsMasked(stmt: AnalyzedStatement | undefined): boolean {
+    if (!stmt) return true;
+    const kept = this.maskedReads.get(stmt);
+    if (kept !== undefined) return kept;
+    const flow = this.flow(stmt);
+    const reads = readsMasked(flow, [...stmt.reads, ...stmt.writes], this.policy);
+    // Only a known flow's answer is kept: an unknown one may be worked out with the next chunk.
+    if (flow) this.maskedReads.set(stmt, reads);
+    return reads;
+  }
+
+  /**
+   * An ErrorResponse or NoticeResponse as the client, the audit log and the recording may see it: withheld
+   * (all but severity, SQLSTATE and position) when its statement read masked data, else scanned by the
+   * detectors. `rewritten` is set when the message changed; code and message are what is left of the report.
+   */
+  report(buf: Buffer, off: number, len: number, withhold: boolean): { code: string; message: string; rewritten?: Buffer } {
+    const fields = readReportFields(buf, off, len);
+    const isError = buf[off] === 0x45;
+    const masked = maskReport(fields, this.policy, withhold, isError);
+    const kept = masked ?? fields;
+    const code = kept.find((f) => f.code === 'C')?.value ?? '';
+    const message = kept.find((f) => f.code === 'M')?.value ?? '';
+    return masked ? { code, message, rewritten: reportMessage(isError ? 'E' : 'N', masked) } : { code, message };
+  }
+
+  /**
+   * A ParameterStatus whose value changed: withheld when it arrived during a statement that read masked data (a
+   * function setting application_name to what it read), else scanned by the detectors. Undefined when unchanged.
+   */
+  parameterStatus(buf: Buffer, off: number, len: number, withhold: boolean): Buffer | undefined {
+    const p = readParameterStatus(buf, off, len);
+    const value = maskParameterValue(p.name, p.value, this.policy, withhold);
+    return value === p.value ? undefined : parameterStatus(p.name, value);
   }
 
   /** DDL through the gateway changes what the catalog says; the cache starts over. */

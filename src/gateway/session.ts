@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import {
-  MessageFramer, SqlState, describeMessage, errorResponse, forEachMessage, parseMessage, queryMessage, readBind, readCloseOrDescribe, readCommandComplete,
-  readErrorFields, readExecute, readParse, readQuery, readRowDescription, type FieldDescription,
+  MessageFramer, SqlState, describeMessage, errorResponse, forEachMessage, parseMessage, queryMessage, queryTextBytes, readBind, readCloseOrDescribe,
+  readCommandComplete, readErrorFields, readExecute, readParse, readQuery, readRowDescription, textIsUtf8, type FieldDescription,
 } from '../pgwire/index.js';
 import type { SessionMasking } from './session-masking.js';
 import type { RowPlan } from '../masking/index.js';
@@ -14,6 +14,7 @@ import type { AuditEventInput, AuditLog } from '../audit/index.js';
 import type { RecordingWriter } from '../recording/index.js';
 import { analyze, type AnalyzedStatement } from '../policy/index.js';
 import { StatementTracker, type ColumnsRef, type Denial, type PendingStatement } from './statement-tracker.js';
+import { nameEffect, type NameEffect } from './sql-names.js';
 import type { TaskBudget } from './task-budget.js';
 
 /** Who is on the other end, from the task certificate: stamped on every event of the session. */
@@ -30,6 +31,8 @@ export interface StatementDecision {
   decision: 'allow' | 'deny' | 'review';
   rule?: string;
   message?: string;
+  /** the SQLSTATE of a denial, when not 42501 (text that is not UTF-8: 22021, as PostgreSQL answers) */
+  sqlState?: string;
 }
 
 export interface HeldStatement {
@@ -74,6 +77,10 @@ interface PreparedStatement {
   columnsRef: ColumnsRef;
   denial?: Denial;
   review?: { rule: string; message?: string };
+  /** PostgreSQL has it: its Parse completed, or it was made by SQL PREPARE */
+  confirmed?: boolean;
+  /** masking: it reads masked data, so PostgreSQL's error texts about it are withheld */
+  readsMasked?: boolean;
 }
 
 interface Portal {
@@ -81,6 +88,8 @@ interface Portal {
   params: (string | null)[];
   columnsRef: ColumnsRef;
   formats: number[];
+  /** made by SQL DECLARE; without hold it ends with its transaction */
+  cursor?: { hold: boolean };
 }
 
 interface DescribedRow {
@@ -121,6 +130,8 @@ export class GatewaySession {
   private readonly tracker = new StatementTracker();
   private readonly statements = new Map<string, PreparedStatement>();
   private readonly portals = new Map<string, Portal>();
+  /** DECLAREd cursors without HOLD: they end with the transaction (ReadyForQuery outside a transaction block) */
+  private readonly transactionCursors = new Set<string>();
   private readonly outQueue: OutChunk[] = [];
   private readonly described = new Map<string, DescribedRow>();
   private events: AuditEventInput[] = [];
@@ -368,15 +379,11 @@ export class GatewaySession {
   private onClientMessage(type: number, buf: Buffer, off: number, len: number): void {
     switch (type) {
       case 0x51 /* Q */:
-        return this.onQuery(readQuery(buf, off, len), off, len);
+        return this.onQuery(readQuery(buf, off, len), off, len, textIsUtf8(buf, off, len) ? undefined : queryTextBytes(buf, off, len));
       case 0x50 /* P */:
         return this.onParse(buf, off, len);
-      case 0x42 /* B */: {
-        const b = readBind(buf, off, len);
-        const stmt = this.statements.get(b.statement) ?? { sql: '', analysis: undefined, columnsRef: {} };
-        this.portals.set(b.portal, { stmt, params: b.params.map((p, i) => paramText(p, b.paramFormats, i)), columnsRef: stmt.columnsRef, formats: b.resultFormats });
-        return;
-      }
+      case 0x42 /* B */:
+        return this.onBind(buf, off, len);
       case 0x44 /* D */: {
         const d = readCloseOrDescribe(buf, off, len);
         const ref = d.target === 'S' ? this.statements.get(d.name)?.columnsRef : this.portals.get(d.name)?.columnsRef;
@@ -421,21 +428,26 @@ export class GatewaySession {
     return b?.spent ? { rule: 'budget', message: `the data budget of task ${this.ctx.task.id} is spent (${b.describe()})`, sqlState: SqlState.INSUFFICIENT_PRIVILEGE } : undefined;
   }
 
-  /** Text the gateway refuses to analyse, or cannot: too large, or not SQL PostgreSQL 18's grammar accepts (fail closed). */
-  private unanalysable(sql: string, error: string | undefined): StatementDecision | undefined {
+  /**
+   * Text the gateway refuses to analyse, or cannot: not UTF-8 (`invalid`: its bytes; what would be analysed and
+   * audited is not what was sent, and PostgreSQL refuses it too), too large, or not SQL PostgreSQL 18's grammar
+   * accepts (fail closed).
+   */
+  private unanalysable(sql: string, error: string | undefined, invalid?: Buffer): StatementDecision | undefined {
+    if (invalid) return { decision: 'deny', rule: 'encoding', message: 'invalid byte sequence for encoding "UTF8": the statement is not valid UTF-8', sqlState: SqlState.CHARACTER_NOT_IN_REPERTOIRE };
     if (sql.length > MAX_ANALYZED_SQL) return { decision: 'deny', rule: 'size', message: `statements longer than ${MAX_ANALYZED_SQL} bytes are not analysed, so they are refused` };
     if (error !== undefined) return { decision: 'deny', rule: 'syntax', message: `the statement does not parse, so it is refused: ${error}` };
     return undefined;
   }
 
-  private onQuery(sql: string, off: number, len: number): void {
+  private onQuery(sql: string, off: number, len: number, invalid: Buffer | undefined): void {
     const tooLarge = sql.length > MAX_ANALYZED_SQL;
-    const analysis = tooLarge ? { statements: [] } : analyze(sql);
+    const analysis = tooLarge || invalid ? { statements: [] } : analyze(sql);
     const stmts = analysis.statements;
     // The string is decided as a whole: one denial denies all of it, one review holds all of it.
     let verdict: StatementDecision = { decision: 'allow' };
     const budget = this.budgetDenial();
-    const refused = this.unanalysable(sql, 'error' in analysis ? analysis.error : undefined);
+    const refused = this.unanalysable(sql, 'error' in analysis ? analysis.error : undefined, invalid);
     if (budget) verdict = { decision: 'deny', rule: budget.rule, message: budget.message };
     else if (refused) verdict = refused;
     else {
@@ -452,7 +464,7 @@ export class GatewaySession {
     if (verdict.decision !== 'deny' && stmts.some((s) => s.kind === 'ddl')) this.ddlSeen = true;
     if (verdict.decision === 'deny') {
       this.clientEdits.push({ start: off, end: off + len, bytes: queryMessage(POISON_SQL) });
-      this.trackStatement(sql, stmts.length === 1 ? stmts[0] : undefined, undefined, {}, true, toDenial(verdict));
+      this.trackStatement(sql, stmts.length === 1 ? stmts[0] : undefined, undefined, {}, true, toDenial(verdict), undefined, invalid);
     } else if (verdict.decision === 'review') {
       const entry = this.trackStatement(sql, stmts.length === 1 ? stmts[0] : undefined, undefined, {}, true, undefined, verdict);
       this.holds.push({
@@ -471,12 +483,18 @@ export class GatewaySession {
 
   private onParse(buf: Buffer, off: number, len: number): void {
     const p = readParse(buf, off, len);
-    const analysis = p.sql.length > MAX_ANALYZED_SQL ? { statements: [] } : analyze(p.sql);
+    const invalid = textIsUtf8(buf, off, len) ? undefined : queryTextBytes(buf, off, len);
+    const analysis = p.sql.length > MAX_ANALYZED_SQL || invalid ? { statements: [] } : analyze(p.sql);
     const stmt: PreparedStatement = { sql: p.sql, analysis: analysis.statements[0], columnsRef: {} };
-    let d: StatementDecision = this.unanalysable(p.sql, 'error' in analysis ? analysis.error : undefined) ?? { decision: 'allow' };
+    // A name the session has (a refused Parse's stand-in aside): PostgreSQL keeps the statement it has and
+    // refuses the new one, so the gateway refuses it first and never takes the new text for the old.
+    const held = p.name === '' ? undefined : this.statements.get(p.name);
+    const known = held?.denial ? undefined : held;
+    let d: StatementDecision = this.unanalysable(p.sql, 'error' in analysis ? analysis.error : undefined, invalid) ?? { decision: 'allow' };
     if (d.decision === 'deny') {
       // refused before it could be analysed
-    } else if (analysis.statements.length > 1) d = { decision: 'deny', rule: 'protocol', message: 'a prepared statement must hold exactly one statement' };
+    } else if (known) d = { decision: 'deny', rule: 'protocol', message: `prepared statement "${p.name}" already exists; close it before preparing the name again`, sqlState: SqlState.DUPLICATE_PREPARED_STATEMENT };
+    else if (analysis.statements.length > 1) d = { decision: 'deny', rule: 'protocol', message: 'a prepared statement must hold exactly one statement' };
     else if (stmt.analysis) {
       d = this.deps.decide(this.ctx, stmt.analysis);
       const masked = d.decision !== 'deny' ? this.deps.masking?.refusal(stmt.analysis) : undefined;
@@ -484,13 +502,52 @@ export class GatewaySession {
       if (d.decision !== 'deny' && stmt.analysis.kind === 'ddl') this.ddlSeen = true;
     }
     stmt.columnsRef.analysis = stmt.analysis;
-    this.statements.set(p.name, stmt);
+    if (!known) this.statements.set(p.name, stmt);
     if (d.decision === 'review') stmt.review = { rule: d.rule ?? 'review', ...(d.message ? { message: d.message } : {}) };
-    if (d.decision !== 'deny') return;
+    if (d.decision !== 'deny') {
+      if (this.deps.masking) stmt.readsMasked = this.deps.masking.readsMasked(stmt.analysis);
+      // The name stands once PostgreSQL has parsed it; a Parse that fails (or is skipped after an error) made nothing.
+      this.tracker.step({
+        message: 'parse',
+        ...(stmt.readsMasked !== undefined ? { readsMasked: stmt.readsMasked } : {}),
+        onComplete: () => void (stmt.confirmed = true),
+        onFailed: () => void (this.statements.get(p.name) === stmt && this.statements.delete(p.name)),
+      });
+      return;
+    }
     // A denied Parse answers ErrorResponse and PostgreSQL discards until Sync, as for any failed Parse.
     stmt.denial = toDenial(d);
-    this.clientEdits.push({ start: off, end: off + len, bytes: parseMessage(p.name, POISON_SQL, []) });
-    this.trackStatement(p.sql, stmt.analysis, undefined, {}, false, stmt.denial);
+    this.clientEdits.push({ start: off, end: off + len, bytes: parseMessage(known ? '' : p.name, POISON_SQL, []) });
+    this.trackStatement(p.sql, stmt.analysis, undefined, {}, false, stmt.denial, undefined, invalid);
+  }
+
+  private onBind(buf: Buffer, off: number, len: number): void {
+    const b = readBind(buf, off, len);
+    const params = b.params.map((p, i) => paramText(p, b.paramFormats, i));
+    let stmt = this.statements.get(b.statement);
+    const cursor = b.portal === '' ? undefined : this.portals.get(b.portal)?.cursor;
+    // A statement the session never saw prepared (by Parse or SQL PREPARE) would run without its text in the
+    // audit log; a portal name a cursor holds is PostgreSQL's cursor, not this Bind's statement. Both are refused.
+    const refusal = !stmt
+      ? { message: `prepared statement "${b.statement}" was not prepared in this session through the gateway`, sqlState: SqlState.INSUFFICIENT_PRIVILEGE }
+      : cursor
+        ? { message: `cursor "${b.portal}" already exists; close it before binding the name`, sqlState: SqlState.DUPLICATE_CURSOR }
+        : undefined;
+    if (refusal) {
+      const denial: Denial = { rule: 'protocol', ...refusal };
+      this.clientEdits.push({ start: off, end: off + len, bytes: parseMessage('', POISON_SQL, []) });
+      this.trackStatement(stmt?.sql ?? `<Bind of prepared statement ${JSON.stringify(b.statement)}>`, stmt?.analysis, params, {}, false, denial);
+      if (cursor) return;
+      stmt = { sql: '', analysis: undefined, columnsRef: {}, denial };
+    }
+    const portal: Portal = { stmt: stmt!, params, columnsRef: stmt!.columnsRef, formats: b.resultFormats };
+    this.portals.set(b.portal, portal);
+    if (portal.stmt.denial) return;
+    this.tracker.step({
+      message: 'bind',
+      ...(portal.stmt.readsMasked !== undefined ? { readsMasked: portal.stmt.readsMasked } : {}),
+      onFailed: () => void (this.portals.get(b.portal) === portal && this.portals.delete(b.portal)),
+    });
   }
 
   private onExecute(buf: Buffer, off: number, len: number): void {
@@ -501,6 +558,13 @@ export class GatewaySession {
     if (stmt?.denial) return;
     // A refused Execute becomes a failing Parse of the unnamed statement: PostgreSQL errors and discards until Sync.
     const refuse = { start: off, end: off + len, bytes: parseMessage('', POISON_SQL, []) };
+    if (!portal) {
+      // A portal the session never saw bound or DECLAREd would run without its text in the audit log.
+      const denial = { rule: 'protocol', message: `portal "${e.portal}" was not opened in this session through the gateway`, sqlState: SqlState.INSUFFICIENT_PRIVILEGE };
+      this.clientEdits.push(refuse);
+      this.trackStatement(`<Execute of portal ${JSON.stringify(e.portal)}>`, undefined, undefined, {}, false, denial);
+      return;
+    }
     // A spent budget, or a result masking already refused (a suspended portal resumed), is refused before it runs again.
     const refusedShape = portal?.columnsRef.shape?.refusal;
     const budget = this.budgetDenial() ?? (refusedShape ? { rule: 'masking', message: refusedShape, sqlState: SqlState.INSUFFICIENT_PRIVILEGE } : undefined);
@@ -541,10 +605,12 @@ export class GatewaySession {
     simple: boolean,
     denial: Denial | undefined,
     review?: StatementDecision,
+    invalidText?: Buffer,
   ): PendingStatement {
     const decision = denial ? 'deny' : review ? 'review' : 'allow';
     const rule = denial?.rule ?? review?.rule;
     const masking = this.deps.masking;
+    const text = sql;
     if (masking) {
       // Audit and recording never hold a masked value, not even as a literal guessed at it.
       const all = analysis || sql.length > MAX_ANALYZED_SQL ? undefined : analyze(sql);
@@ -558,7 +624,10 @@ export class GatewaySession {
       columnsRef,
       simple,
       ...(denial ? { denial } : {}),
+      ...(masking && !denial ? { readsMasked: masking.readsMasked(analysis) } : {}),
     });
+    const effect = !denial && analysis ? nameEffect(analysis) : undefined;
+    if (effect) this.nameEffect(entry, effect, text, analysis!, review);
     this.totals.statements++;
     if (denial) this.totals.denied++;
     this.events.push({
@@ -566,8 +635,50 @@ export class GatewaySession {
       type: denial ? 'db.session.denied' : review ? 'db.session.review' : 'db.session.query',
       statement: { ...this.statementFields(sql, analysis, params), decision, ...(rule ? { rule } : {}) },
       ...(denial ? { message: denial.message } : review?.message ? { message: review.message } : {}),
+      // Text that is not UTF-8 shows as U+FFFD in `sql`: the bytes that were sent are kept as they are.
+      ...(invalidText ? { details: { sqlEncoding: 'invalid-utf8', sqlBase64: (masking ? masking.auditBytes(invalidText) : invalidText).toString('base64') } } : {}),
     });
     return entry;
+  }
+
+  /**
+   * SQL PREPARE and DECLARE name what a protocol Bind or Execute may run later: the name stands, with the
+   * statement's text and decision (a held one is held again at every execution), once PostgreSQL has made it.
+   * DEALLOCATE, CLOSE and DISCARD ALL forget names at once: an Execute in between is refused, never misnamed.
+   */
+  private nameEffect(entry: PendingStatement, effect: NameEffect, sql: string, analysis: AnalyzedStatement, review: StatementDecision | undefined): void {
+    switch (effect.kind) {
+      case 'prepare':
+      case 'declare': {
+        const stmt: PreparedStatement = {
+          sql,
+          analysis,
+          columnsRef: { analysis },
+          confirmed: true,
+          ...(review ? { review: { rule: review.rule ?? 'review', ...(review.message ? { message: review.message } : {}) } } : {}),
+          ...(entry.readsMasked !== undefined ? { readsMasked: entry.readsMasked } : {}),
+        };
+        entry.onComplete = () => {
+          if (effect.kind === 'prepare') return void this.statements.set(effect.name, stmt);
+          this.portals.set(effect.name, { stmt, params: [], columnsRef: stmt.columnsRef, formats: effect.binary ? [1] : [], cursor: { hold: effect.hold } });
+          if (effect.hold) this.transactionCursors.delete(effect.name);
+          else this.transactionCursors.add(effect.name);
+        };
+        return;
+      }
+      case 'deallocate':
+        if (effect.name === undefined) this.statements.clear();
+        else this.statements.delete(effect.name);
+        return;
+      case 'close':
+        if (effect.name === undefined) this.portals.clear();
+        else this.portals.delete(effect.name);
+        return;
+      case 'discard-all':
+        this.statements.clear();
+        this.portals.clear();
+        return;
+    }
   }
 
   // ---- PostgreSQL -> client
@@ -593,6 +704,8 @@ export class GatewaySession {
   }
 
   private onBackendMessage(type: number, buf: Buffer, off: number, len: number): void {
+    // Errors, notices and COPY data carry data too: their bytes count against the budget (rows count in DataRow).
+    if ((type === 0x45 || type === 0x4e || type === 0x64) && this.deps.budget && this.resultBytesOverBudget(type, off, len)) return;
     switch (type) {
       case 0x44 /* D DataRow */: {
         const s = this.tracker.current();
@@ -600,9 +713,7 @@ export class GatewaySession {
         if (s.suppress) return this.drop(off, len);
         const budget = this.deps.budget;
         if (budget && !budget.take(len)) {
-          // Past the budget: this row and the rest are not delivered; the query is cancelled at the database.
-          s.suppress = { code: SqlState.PROGRAM_LIMIT_EXCEEDED, message: `data budget of task ${this.ctx.task.id} exceeded (${budget.describe()}); the rest of the result was not delivered` };
-          this.deps.cancelBackend();
+          this.cutOffByBudget(s, budget, true);
           return this.drop(off, len);
         }
         const masking = this.deps.masking;
@@ -662,6 +773,20 @@ export class GatewaySession {
         if (rewritten) this.backendEdits.push({ start: off, end: off + len, bytes: rewritten });
         return;
       }
+      case 0x4e /* N NoticeResponse */:
+        if (this.deps.masking) this.serverReport(buf, off, len, this.tracker.reportTarget()?.readsMasked);
+        return;
+      case 0x53 /* S ParameterStatus */: {
+        const rewritten = this.deps.masking?.parameterStatus(buf, off, len, this.tracker.groupReadsMasked());
+        if (rewritten) this.backendEdits.push({ start: off, end: off + len, bytes: rewritten });
+        return;
+      }
+      case 0x31 /* 1 ParseComplete */:
+        this.tracker.stepCompleted('parse');
+        return;
+      case 0x32 /* 2 BindComplete */:
+        this.tracker.stepCompleted('bind');
+        return;
       case 0x43 /* C CommandComplete */: {
         const s = this.tracker.current();
         if (!s) return;
@@ -670,6 +795,7 @@ export class GatewaySession {
         s.rec.tag = c.tag;
         if (c.rows !== undefined) s.rec.rows = c.rows;
         this.finish(s);
+        s.onComplete?.();
         return;
       }
       case 0x49 /* I EmptyQueryResponse */:
@@ -682,25 +808,33 @@ export class GatewaySession {
         return;
       }
       case 0x45 /* E ErrorResponse */: {
+        // A Parse or Bind that failed: the error is about its statement, and PostgreSQL skips to Sync.
+        const step = this.tracker.stepFailed();
         const s = this.tracker.current();
-        if (!s) return;
-        if (s.suppress) return this.suppressedEnd(s, off, len);
-        if (s.denial) {
+        if (s && !step && s.suppress) return this.suppressedEnd(s, off, len);
+        if (s && !step && s.denial) {
           this.backendEdits.push({
             start: off,
             end: off + len,
             bytes: errorResponse({ code: s.denial.sqlState, message: `denied by agentdb policy (rule ${s.denial.rule}): ${s.denial.message}` }),
           });
           s.rec.error = { code: s.denial.sqlState, message: s.denial.message };
-        } else {
-          const f = readErrorFields(buf, off, len);
-          s.rec.error = { code: f.code, message: f.message };
+          this.finish(s);
+          return;
         }
-        this.finish(s);
+        // Outside any statement (a FATAL of the session) the report still passes the detectors.
+        const error = this.serverReport(buf, off, len, step ? step.readsMasked : s?.readsMasked);
+        // The statement after a failed Parse or Bind did not run: it is recorded with that error, as PostgreSQL's answer to it.
+        if (s && !s.denial && !s.suppress) {
+          s.rec.error = error;
+          this.finish(s);
+        }
         return;
       }
       case 0x5a /* Z ReadyForQuery */:
         this.tracker.readyForQuery((s) => this.deps.recording.statement(s.rec));
+        // Outside a transaction block (idle, or failed and waiting for ROLLBACK) cursors without HOLD are gone.
+        if (this.transactionCursors.size > 0 && buf[off + 5] !== 0x54 /* T */) this.endTransactionCursors();
         return;
       default:
         return;
@@ -731,6 +865,54 @@ export class GatewaySession {
       return undefined;
     }
     return masking.rowPlan(shape, s.formats ?? []);
+  }
+
+  /** Past the budget: this message and the rest of the result are not delivered; the query is cancelled at the database. */
+  private cutOffByBudget(s: PendingStatement, budget: TaskBudget, cancel: boolean): void {
+    s.suppress = { code: SqlState.PROGRAM_LIMIT_EXCEEDED, message: `data budget of task ${this.ctx.task.id} exceeded (${budget.describe()}); the rest of the result was not delivered` };
+    if (cancel) this.deps.cancelBackend();
+  }
+
+  /**
+   * Counts an ErrorResponse, NoticeResponse or CopyData of a statement's result. Past the budget the result is cut
+   * off: its error becomes the budget's and its COPY data is dropped (their own cases do that); a notice is
+   * dropped here (true).
+   */
+  private resultBytesOverBudget(type: number, off: number, len: number): boolean {
+    const s = this.tracker.current();
+    // Outside a statement, or the gateway's own refusal (its text replaces the database's): not a result's bytes.
+    if (!s || s.denial) return false;
+    if (!s.suppress) {
+      if (this.deps.budget!.take(len, 0)) return false;
+      this.cutOffByBudget(s, this.deps.budget!, type !== 0x45);
+    }
+    // A cut-off result's COPY data and error are handled by their own cases; its notices go with it.
+    if (type !== 0x4e) return false;
+    this.drop(off, len);
+    return true;
+  }
+
+  /**
+   * An ErrorResponse or NoticeResponse from PostgreSQL, as the session may pass it on: in a masked session its
+   * texts are withheld when its statement read masked data (`withhold`; unknown counts as yes), else scanned by
+   * the detectors. Returns what is left of it for the recording.
+   */
+  private serverReport(buf: Buffer, off: number, len: number, withhold: boolean | undefined): { code: string; message: string } {
+    const masking = this.deps.masking;
+    if (!masking) {
+      const f = readErrorFields(buf, off, len);
+      return { code: f.code, message: f.message };
+    }
+    const r = masking.report(buf, off, len, withhold ?? false);
+    if (r.rewritten) this.backendEdits.push({ start: off, end: off + len, bytes: r.rewritten });
+    return { code: r.code, message: r.message };
+  }
+
+  private endTransactionCursors(): void {
+    for (const name of this.transactionCursors) {
+      if (this.portals.get(name)?.cursor) this.portals.delete(name);
+    }
+    this.transactionCursors.clear();
   }
 
   private drop(off: number, len: number): void {
@@ -811,7 +993,7 @@ function describePortal(name: string): Buffer {
 }
 
 function toDenial(d: StatementDecision): Denial {
-  return { rule: d.rule ?? 'policy', message: d.message ?? 'denied by policy', sqlState: SqlState.INSUFFICIENT_PRIVILEGE };
+  return { rule: d.rule ?? 'policy', message: d.message ?? 'denied by policy', sqlState: d.sqlState ?? SqlState.INSUFFICIENT_PRIVILEGE };
 }
 
 function applyEdits(out: Buffer, edits: Edit[]): Buffer {

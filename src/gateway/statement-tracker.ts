@@ -43,6 +43,23 @@ export interface PendingStatement {
   rowPlan?: RowPlan;
   /** masking: COPY ... TO STDOUT data */
   copy?: CopyOutRewriter;
+  /** masking: the statement reads masked data, so PostgreSQL's error and notice texts about it are withheld */
+  readsMasked?: boolean;
+  /** runs when the statement completed without error (a SQL PREPARE or DECLARE then names what it made) */
+  onComplete?: () => void;
+}
+
+/** A Parse or Bind: it makes a prepared statement or portal, or fails (then PostgreSQL skips to Sync). */
+export interface PendingStep {
+  kind: 'step';
+  /** ParseComplete or BindComplete */
+  message: 'parse' | 'bind';
+  done: boolean;
+  /** masking: the statement it parses or binds reads masked data (its error texts are withheld) */
+  readsMasked?: boolean;
+  onComplete?: () => void;
+  /** it failed, or PostgreSQL skipped it after an earlier error */
+  onFailed?: () => void;
 }
 
 interface PendingDescribe {
@@ -58,7 +75,7 @@ interface SyncPoint {
   done: boolean;
 }
 
-type Pending = PendingStatement | PendingDescribe | SyncPoint;
+type Pending = PendingStatement | PendingStep | PendingDescribe | SyncPoint;
 
 export class StatementTracker {
   private queue: Pending[] = [];
@@ -75,8 +92,64 @@ export class StatementTracker {
     this.queue.push({ kind: 'describe', columnsRef, done: false, internal });
   }
 
+  step(p: Omit<PendingStep, 'kind' | 'done'>): PendingStep {
+    const entry: PendingStep = { kind: 'step', done: false, ...p };
+    this.queue.push(entry);
+    return entry;
+  }
+
   sync(): void {
     this.queue.push({ kind: 'sync', done: false });
+  }
+
+  /** What a NoticeResponse or ErrorResponse is about: the first open Parse, Bind or statement before the next sync point. */
+  reportTarget(): PendingStatement | PendingStep | undefined {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const e = this.queue[i]!;
+      if (e.kind === 'sync') return undefined;
+      if (!e.done && (e.kind === 'stmt' || e.kind === 'step')) return e;
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether anything up to the next sync point, finished or not, reads masked data. PostgreSQL reports changed
+   * parameters (ParameterStatus) just before ReadyForQuery, after the statement that changed them completed.
+   */
+  groupReadsMasked(): boolean {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const e = this.queue[i]!;
+      if (e.kind === 'sync') return false;
+      if ((e.kind === 'stmt' || e.kind === 'step') && e.readsMasked) return true;
+    }
+    return false;
+  }
+
+  /** ParseComplete/BindComplete: the first open step of that message completed. */
+  stepCompleted(message: PendingStep['message']): void {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const e = this.queue[i]!;
+      if (e.kind === 'sync') return;
+      if (e.kind === 'step' && !e.done && e.message === message) {
+        e.done = true;
+        e.onComplete?.();
+        return;
+      }
+    }
+  }
+
+  /** An ErrorResponse: when the first open entry is a Parse or Bind, it failed there; returns that step. */
+  stepFailed(): PendingStep | undefined {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const e = this.queue[i]!;
+      if (e.kind === 'sync') return undefined;
+      if (e.done) continue;
+      if (e.kind !== 'step') return undefined;
+      e.done = true;
+      e.onFailed?.();
+      return e;
+    }
+    return undefined;
   }
 
   /** The statement that the next DataRow/CommandComplete/ErrorResponse belongs to, if any, before the next sync point. */
@@ -99,6 +172,7 @@ export class StatementTracker {
         e.done = true;
         return { ref: e.columnsRef, internal: e.internal };
       }
+      if (e.kind === 'step') continue;
       if (e.simple) return { ref: e.columnsRef, internal: false, stmt: e };
     }
     return undefined;
@@ -133,6 +207,8 @@ export class StatementTracker {
       const e = this.queue[this.head++]!;
       if (e.kind === 'sync') break;
       if (e.kind === 'stmt' && e.done) onFinished(e);
+      // A Parse or Bind PostgreSQL skipped after an error made nothing.
+      else if (e.kind === 'step' && !e.done) e.onFailed?.();
     }
     if (this.head > 64 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);

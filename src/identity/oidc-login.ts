@@ -1,8 +1,10 @@
 // The control plane's side of OpenID Connect: device login for people, and verification of JWTs
 // that bots (client credentials) and CI jobs (workload tokens) present. The IdP's tokens never leave
 // the control plane; callers get claims.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createRemoteJWKSet, customFetch, errors as jose, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
+import { Demand } from './demand.js';
 import { discoverIssuer } from './discovery.js';
 import { IdentityError } from './errors.js';
 import { describeError, oauthErrorCode } from './oidc-errors.js';
@@ -25,8 +27,16 @@ export interface DeviceLogin {
   interval: number;
   /** Claims of the verified ID token merged with userinfo; rejects with IdentityError. */
   result: Promise<Record<string, unknown>>;
+  /** Someone waits for `result`; call the returned function when they stop. See `pollWhenWatched`. */
+  watch(): () => void;
   /** Stops polling; `result` then rejects with AGENTDB_ERR_IDENTITY_LOGIN_CANCELLED. */
   cancel(): void;
+}
+
+export interface DeviceLoginOptions {
+  /** Poll the IdP only while someone watches (the control plane: while a client's long poll waits). Default:
+   *  poll until the login ends, for a caller that simply awaits `result`. */
+  pollWhenWatched?: boolean;
 }
 
 /** Asked for when the settings name no scopes; trimmed to what the IdP advertises, since some IdPs reject unknown scopes. */
@@ -37,6 +47,10 @@ const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256
 const CLOCK_TOLERANCE_S = 30;
 /** Real tokens are a few KiB; anything far larger is refused before any parsing. */
 const MAX_TOKEN_LENGTH = 32 * 1024;
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+/** RFC 8628 3.5: the interval when the IdP names none, and what each slow_down adds to it. */
+const DEFAULT_INTERVAL_S = 5;
+const SLOW_DOWN_S = 5;
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
 
@@ -76,7 +90,7 @@ export class OidcLogin {
     return this.#config.serverMetadata().issuer;
   }
 
-  async startDeviceLogin(): Promise<DeviceLogin> {
+  async startDeviceLogin(opts: DeviceLoginOptions = {}): Promise<DeviceLogin> {
     let started: oidc.DeviceAuthorizationResponse;
     try {
       started = await oidc.initiateDeviceAuthorization(this.#config, { scope: this.#scopes().join(' ') });
@@ -89,7 +103,8 @@ export class OidcLogin {
     }
     const stop = new AbortController();
     const expiry = AbortSignal.timeout(started.expires_in * 1000);
-    const result = this.#finishDeviceLogin(started, stop.signal, expiry);
+    const demand = new Demand(!opts.pollWhenWatched);
+    const result = this.#finishDeviceLogin(started, stop.signal, expiry, demand);
     // Marks the rejection as handled so a caller that cancels need not await `result`; anyone who
     // does await it still sees the rejection.
     result.catch(() => undefined);
@@ -98,8 +113,9 @@ export class OidcLogin {
       verificationUri: started.verification_uri,
       ...(started.verification_uri_complete ? { verificationUriComplete: started.verification_uri_complete } : {}),
       expiresIn: started.expires_in,
-      interval: started.interval ?? 5,
+      interval: started.interval ?? DEFAULT_INTERVAL_S,
       result,
+      watch: () => demand.watch(),
       cancel: () => stop.abort(),
     };
   }
@@ -132,10 +148,10 @@ export class OidcLogin {
     return scopes.includes('openid') ? scopes : ['openid', ...scopes];
   }
 
-  async #finishDeviceLogin(started: oidc.DeviceAuthorizationResponse, stop: AbortSignal, expiry: AbortSignal): Promise<Record<string, unknown>> {
-    let tokens: Awaited<ReturnType<typeof oidc.pollDeviceAuthorizationGrant>>;
+  async #finishDeviceLogin(started: oidc.DeviceAuthorizationResponse, stop: AbortSignal, expiry: AbortSignal, demand: Demand): Promise<Record<string, unknown>> {
+    let tokens: Awaited<ReturnType<typeof oidc.genericGrantRequest>>;
     try {
-      tokens = await oidc.pollDeviceAuthorizationGrant(this.#config, started, undefined, { signal: AbortSignal.any([stop, expiry]) });
+      tokens = await this.#pollDeviceGrant(started, AbortSignal.any([stop, expiry]), demand);
     } catch (err) {
       throw deviceError(err, stop.aborted, expiry.aborted, this.issuer);
     }
@@ -154,6 +170,30 @@ export class OidcLogin {
       }
     }
     return { ...userinfo, ...idToken };
+  }
+
+  /**
+   * One token request per interval (RFC 8628 3.4/3.5), and only while `demand` says someone waits. A request
+   * once sent is never aborted: the IdP may already have spent the device code on its answer.
+   */
+  async #pollDeviceGrant(started: oidc.DeviceAuthorizationResponse, signal: AbortSignal, demand: Demand): Promise<Awaited<ReturnType<typeof oidc.genericGrantRequest>>> {
+    let intervalMs = (started.interval ?? DEFAULT_INTERVAL_S) * 1000;
+    let last = Date.now();
+    for (;;) {
+      await demand.wanted(signal);
+      const wait = last + intervalMs - Date.now();
+      if (wait > 0) await sleep(wait, undefined, { signal });
+      last = Date.now();
+      try {
+        const tokens = await oidc.genericGrantRequest(this.#config, DEVICE_CODE_GRANT, { device_code: started.device_code });
+        signal.throwIfAborted();
+        return tokens;
+      } catch (err) {
+        const code = oauthErrorCode(err);
+        if (code === 'slow_down') intervalMs += SLOW_DOWN_S * 1000;
+        else if (code !== 'authorization_pending') throw err;
+      }
+    }
   }
 }
 

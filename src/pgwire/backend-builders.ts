@@ -3,7 +3,7 @@ import { BackendType } from './constants.js';
 import { checkCancelKey, checkPid } from './cancel-key.js';
 import { PgwireError, PgwireErrorCode } from './errors.js';
 import { MessageWriter, cstringSize } from './message-writer.js';
-import type { FieldDescription } from './backend-decoders.js';
+import type { FieldDescription, ReportField } from './backend-decoders.js';
 
 export interface ReportFields {
   /** ERROR, FATAL or PANIC for errors; WARNING, NOTICE, DEBUG, INFO or LOG for notices. */
@@ -42,6 +42,19 @@ function report(type: number, f: ReportFields, defaultSeverity: string): Buffer 
   return w.byte(0).finish();
 }
 
+/** 'E' ErrorResponse or 'N' NoticeResponse from a field list, in its order: a server's report, rewritten. */
+export function reportMessage(type: 'E' | 'N', fields: readonly ReportField[]): Buffer {
+  let size = 1;
+  for (const f of fields) size += 1 + cstringSize(textOf(f.value));
+  const w = new MessageWriter(type === 'E' ? BackendType.ErrorResponse : BackendType.NoticeResponse, size);
+  for (const f of fields) {
+    const code = f.code.charCodeAt(0);
+    if (f.code.length !== 1 || code === 0 || code > 0x7f) throw new PgwireError(PgwireErrorCode.BAD_ARGUMENT, `report field code must be one ASCII letter, got ${JSON.stringify(f.code)}`);
+    w.byte(code).cstring(textOf(f.value), 'report field');
+  }
+  return w.byte(0).finish();
+}
+
 // An error report must never fail to be built (it is how failures get told), and its texts often quote
 // what a client sent, so a NUL there is replaced instead of refused.
 function textOf(v: string): string {
@@ -53,6 +66,25 @@ const AUTH_OK = Buffer.from([BackendType.Authentication, 0, 0, 0, 8, 0, 0, 0, 0]
 /** 'R' AuthenticationOk */
 export function authenticationOk(): Buffer {
   return Buffer.from(AUTH_OK);
+}
+
+/** 'R' AuthenticationSASL: the mechanisms the server offers (e.g. SCRAM-SHA-256). */
+export function authenticationSasl(mechanisms: readonly string[]): Buffer {
+  let size = 4 + 1;
+  for (const m of mechanisms) size += cstringSize(m);
+  const w = new MessageWriter(BackendType.Authentication, size).int32(10);
+  for (const m of mechanisms) w.cstring(m, 'SASL mechanism');
+  return w.byte(0).finish();
+}
+
+/** 'R' AuthenticationSASLContinue: the mechanism's challenge (SCRAM's server-first-message). */
+export function authenticationSaslContinue(data: Buffer): Buffer {
+  return new MessageWriter(BackendType.Authentication, 4 + data.length).int32(11).bytes(data).finish();
+}
+
+/** 'R' AuthenticationSASLFinal: the mechanism's outcome (SCRAM's server-final-message). */
+export function authenticationSaslFinal(data: Buffer): Buffer {
+  return new MessageWriter(BackendType.Authentication, 4 + data.length).int32(12).bytes(data).finish();
 }
 
 /** 'S' ParameterStatus */

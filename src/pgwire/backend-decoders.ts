@@ -56,6 +56,29 @@ export function readErrorFields(buf: Buffer, offset: number, length: number): Er
   return out;
 }
 
+/** One field of an ErrorResponse/NoticeResponse: its code letter and its text. */
+export interface ReportField {
+  code: string;
+  value: string;
+}
+
+/**
+ * 'E' ErrorResponse / 'N' NoticeResponse: every field in the order the server sent it, unknown codes included,
+ * so that a report can be rewritten field by field and built again with reportMessage().
+ */
+export function readReportFields(buf: Buffer, offset: number, length: number): ReportField[] {
+  const c = MessageCursor.open(buf, offset, length, 'EN', buf[offset] === 0x4e ? 'NoticeResponse' : 'ErrorResponse');
+  const out: ReportField[] = [];
+  for (;;) {
+    const code = c.byte('field code');
+    if (code === 0) break;
+    const letter = String.fromCharCode(code);
+    out.push({ code: letter, value: c.cstring(`field '${letter}'`) });
+  }
+  c.done();
+  return out;
+}
+
 export interface FieldDescription {
   name: string;
   /** OID of the table the column comes from, 0 when it is not a plain table column. */

@@ -22,6 +22,8 @@ export const PgwireErrorCode = {
   SCRAM_SERVER_ERROR: 'AGENTDB_ERR_PGWIRE_SCRAM_SERVER_ERROR',
   /** The server could not prove it knows the password: it may not be the server we meant to reach. */
   SCRAM_SERVER_SIGNATURE: 'AGENTDB_ERR_PGWIRE_SCRAM_SERVER_SIGNATURE',
+  /** A SCRAM client's proof is wrong: it does not know the password (we are the server). */
+  SCRAM_BAD_PROOF: 'AGENTDB_ERR_PGWIRE_SCRAM_BAD_PROOF',
 } as const;
 
 export type PgwireErrorCode = (typeof PgwireErrorCode)[keyof typeof PgwireErrorCode];

@@ -1,4 +1,5 @@
 // Decoders of the frontend messages the gateway inspects. Offsets and lengths are the framer's.
+import { isUtf8 } from 'node:buffer';
 import { MessageCursor, malformed } from './message-cursor.js';
 
 export interface ParseMessage {
@@ -90,4 +91,39 @@ export function readCloseOrDescribe(buf: Buffer, offset: number, length: number)
   const name = c.cstring('name');
   c.done();
   return { target: target === 0x53 ? 'S' : 'P', name };
+}
+
+/** 'p' read as SASLInitialResponse (the server knows it is one because it asked for SASL). */
+export function readSaslInitialResponse(buf: Buffer, offset: number, length: number): { mechanism: string; data: Buffer } {
+  const c = MessageCursor.open(buf, offset, length, 'p', 'SASLInitialResponse');
+  const mechanism = c.cstring('SASL mechanism');
+  const n = c.int32('SASL data length');
+  // -1 means "no initial response", which SCRAM never sends; it reads as empty data and fails there.
+  const data = n === -1 ? Buffer.alloc(0) : c.copy(n, 'SASL data');
+  c.done();
+  return { mechanism, data };
+}
+
+/** 'p' read as SASLResponse: the rest of the message is the mechanism's data. */
+export function readSaslResponse(buf: Buffer, offset: number, length: number): Buffer {
+  const c = MessageCursor.open(buf, offset, length, 'p', 'SASLResponse');
+  return c.copy(c.remaining, 'SASL data');
+}
+
+/**
+ * Whether the texts of a 'Q' Query or 'P' Parse (statement name and query text) are valid UTF-8, checked on the
+ * bytes: the decoders replace what is not, and a PostgreSQL in a UTF8 database would refuse it. Call it on a
+ * message the decoders accepted (its terminators are there).
+ */
+export function textIsUtf8(buf: Buffer, offset: number, length: number): boolean {
+  const start = offset + 5;
+  const end = buf[offset] === 0x50 ? buf.indexOf(0, buf.indexOf(0, start) + 1) : offset + length - 1;
+  return end >= start && isUtf8(buf.subarray(start, end));
+}
+
+/** The query text of a 'Q' Query or 'P' Parse as the bytes that were sent (a view), for a message the decoders accepted. */
+export function queryTextBytes(buf: Buffer, offset: number, length: number): Buffer {
+  const start = buf[offset] === 0x50 ? buf.indexOf(0, offset + 5) + 1 : offset + 5;
+  const end = buf.indexOf(0, start);
+  return buf.subarray(start, end < 0 || end > offset + length ? start : end);
 }

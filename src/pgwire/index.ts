@@ -26,11 +26,16 @@ export {
   readBind,
   readExecute,
   readCloseOrDescribe,
+  textIsUtf8,
+  queryTextBytes,
+  readSaslInitialResponse,
+  readSaslResponse,
   type ParseMessage,
   type BindMessage,
 } from './frontend-decoders.js';
 export {
   readErrorFields,
+  readReportFields,
   readRowDescription,
   readCommandComplete,
   rowsOfTag,
@@ -42,6 +47,7 @@ export {
   readDataRow,
   readDataRowColumnCount,
   type ErrorFields,
+  type ReportField,
   type FieldDescription,
   type AuthRequest,
 } from './backend-decoders.js';
@@ -49,7 +55,11 @@ export {
 export {
   errorResponse,
   noticeResponse,
+  reportMessage,
   authenticationOk,
+  authenticationSasl,
+  authenticationSaslContinue,
+  authenticationSaslFinal,
   parameterStatus,
   backendKeyData,
   readyForQuery,
@@ -74,4 +84,4 @@ export {
   terminateMessage,
 } from './frontend-builders.js';
 export { md5PasswordHash } from './md5-password.js';
-export { ScramSha256Client, SCRAM_SHA_256, MAX_SCRAM_ITERATIONS, type ScramOptions } from './scram.js';
+export { ScramSha256Client, ScramSha256Server, scramSecret, SCRAM_SHA_256, MAX_SCRAM_ITERATIONS, type ScramOptions, type ScramSecret } from './scram.js';

@@ -147,3 +147,104 @@ export class ScramSha256Client {
     }
   }
 }
+
+/**
+ * What a SCRAM server keeps of a password (RFC 5802 section 3): salt, rounds and the two derived keys.
+ * The password itself is not needed to check a client, and is never in here.
+ */
+export interface ScramSecret {
+  salt: Buffer;
+  iterations: number;
+  storedKey: Buffer;
+  serverKey: Buffer;
+}
+
+/** Derives a server's SCRAM secret from a password: one PBKDF2 run, so do it once and keep the result. */
+export function scramSecret(password: string, salt: Buffer = randomBytes(16), iterations = 4096): ScramSecret {
+  if (salt.length === 0) throw new PgwireError(PgwireErrorCode.BAD_ARGUMENT, 'the SCRAM salt must not be empty');
+  if (!Number.isInteger(iterations) || iterations < 1 || iterations > MAX_SCRAM_ITERATIONS) {
+    throw new PgwireError(PgwireErrorCode.BAD_ARGUMENT, `the SCRAM iteration count must be 1 to ${MAX_SCRAM_ITERATIONS}, got ${iterations}`);
+  }
+  const { storedKey, serverKey } = deriveKeys(saslprepPassword(password), salt, iterations);
+  return { salt: Buffer.from(salt), iterations, storedKey, serverKey };
+}
+
+function clientError(message: string): PgwireError {
+  return new PgwireError(PgwireErrorCode.SCRAM_PROTOCOL, message, SqlState.PROTOCOL_VIOLATION);
+}
+
+/**
+ * The server side of one SCRAM-SHA-256 exchange, as PostgreSQL runs it (auth-scram.c): no channel
+ * binding offered (gs2 flag "n" or "y"), no authorization identity, the username ignored (the startup
+ * packet names the user). serverFirstMessage(SASLInitialResponse data) -> AuthenticationSASLContinue data,
+ * serverFinalMessage(SASLResponse data) -> AuthenticationSASLFinal data, or a throw when the client
+ * does not know the password (sqlState 28P01).
+ */
+export class ScramSha256Server {
+  private step: 'first' | 'final' | 'done' = 'first';
+  private gs2Header = '';
+  private clientFirstBare = '';
+  private serverFirst = '';
+  private nonce = '';
+
+  /** serverNonce: raw random bytes (18 fresh ones by default) appended, base64-encoded, to the client's nonce. */
+  constructor(
+    private readonly secret: ScramSecret,
+    private readonly serverNonce: Buffer = randomBytes(18),
+  ) {
+    if (serverNonce.length === 0) throw new PgwireError(PgwireErrorCode.BAD_ARGUMENT, 'the SCRAM server nonce must not be empty');
+  }
+
+  /** Takes the client-first-message (SASLInitialResponse data); returns the server-first-message. */
+  serverFirstMessage(clientFirst: Buffer): Buffer {
+    this.advance('first', 'serverFirstMessage');
+    const text = clientFirst.toString('utf8');
+    const flag = text[0];
+    if (flag === 'p') throw clientError('the client asked for SCRAM channel binding, which was not offered');
+    if ((flag !== 'n' && flag !== 'y') || text[1] !== ',') throw clientError('malformed SCRAM client-first-message: it must start with "n," or "y,"');
+    const authzEnd = text.indexOf(',', 2);
+    if (authzEnd !== 2) throw clientError('the client uses a SCRAM authorization identity, which is not supported');
+    this.gs2Header = text.slice(0, 3);
+    this.clientFirstBare = text.slice(3);
+    const attrs = this.clientFirstBare.split(',');
+    if (attrs[0]?.startsWith('m=')) throw clientError('the client requires a SCRAM extension we do not support');
+    const [n, r] = attrs;
+    if (n === undefined || r === undefined || !n.startsWith('n=') || !r.startsWith('r=')) {
+      throw clientError('malformed SCRAM client-first-message: expected n=...,r=...');
+    }
+    const clientNonce = r.slice(2);
+    if (!NONCE.test(clientNonce)) throw clientError('the SCRAM client nonce is empty or holds characters it may not');
+    this.nonce = clientNonce + this.serverNonce.toString('base64');
+    this.serverFirst = `r=${this.nonce},s=${this.secret.salt.toString('base64')},i=${this.secret.iterations}`;
+    return Buffer.from(this.serverFirst, 'utf8');
+  }
+
+  /** Takes the client-final-message (SASLResponse data); returns the server-final-message once the proof holds. */
+  serverFinalMessage(clientFinal: Buffer): Buffer {
+    this.advance('final', 'serverFinalMessage');
+    const text = clientFinal.toString('utf8');
+    const proofAt = text.lastIndexOf(',p=');
+    if (proofAt < 0) throw clientError('malformed SCRAM client-final-message: no proof');
+    const withoutProof = text.slice(0, proofAt);
+    const [c, r] = withoutProof.split(',');
+    if (c !== `c=${Buffer.from(this.gs2Header).toString('base64')}`) throw clientError('the SCRAM channel binding data does not match the client-first-message');
+    if (r !== `r=${this.nonce}`) throw clientError('the SCRAM client-final-message does not carry the nonce of this exchange');
+    const proofText = text.slice(proofAt + 3);
+    const proof = BASE64.test(proofText) ? Buffer.from(proofText, 'base64') : Buffer.alloc(0);
+    const authMessage = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;
+    const clientKey = hmac(this.secret.storedKey, authMessage);
+    const ok = proof.length === clientKey.length;
+    if (ok) for (let k = 0; k < clientKey.length; k++) clientKey[k]! ^= proof[k]!;
+    const storedKey = createHash('sha256').update(clientKey).digest();
+    // Compared in constant time even for a proof of the wrong length, so the answer's timing says nothing.
+    if (!(timingSafeEqual(storedKey, this.secret.storedKey) && ok)) {
+      throw new PgwireError(PgwireErrorCode.SCRAM_BAD_PROOF, 'the SCRAM client proof is wrong: the client does not know the password', SqlState.INVALID_PASSWORD);
+    }
+    return Buffer.from(`v=${hmac(this.secret.serverKey, authMessage).toString('base64')}`, 'utf8');
+  }
+
+  private advance(expected: 'first' | 'final', method: string): void {
+    if (this.step !== expected) throw clientError(`SCRAM step out of order: ${method}() called when the exchange is at step "${this.step}"`);
+    this.step = expected === 'first' ? 'final' : 'done';
+  }
+}

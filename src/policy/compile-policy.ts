@@ -4,12 +4,13 @@
 // Order of a decision:
 //   1. a statement that changes a protected setting (forced by a role, or one the parser relies on) is refused;
 //   2. rules, first match wins: AGENT_SAFE_RULES (when the `defaults` of any of the identity's roles say
-//      agent-safe; unset means agent-safe for agents and bots), then each role's rules in the order the
+//      agent-safe; unset means agent-safe for agents and bots; without no-advisory-locks when any role sets
+//      allowAdvisoryLocks), then each role's rules in the order the
 //      identity lists its roles (the order of the task certificate), each role's rules in config order;
 //   3. no rule matched: an unclassified statement is refused, and so is anything from an agent or bot;
 //      a person's statement is allowed.
 import { LRUCache } from 'lru-cache';
-import { AGENT_SAFE_RULES } from './agent-safe.js';
+import { ADVISORY_LOCKS_RULE, AGENT_SAFE_RULES } from './agent-safe.js';
 import { compileRule, type CompiledRule } from './compile-rule.js';
 import { protectedNames, protectedSettingViolation } from './protected-settings.js';
 import type { Role } from './roles.js';
@@ -63,6 +64,7 @@ export interface CompileOptions {
 export function compilePolicy(roles: Readonly<Record<string, Role>>, compileOptions: CompileOptions = {}): CompiledPolicy {
   const alwaysProtected = [...(compileOptions.protectedSettings ?? [])];
   const agentSafe = AGENT_SAFE_RULES.map((r) => compileRule(r, 'agent-safe'));
+  const agentSafeWithLocks = agentSafe.filter((r) => r.name !== ADVISORY_LOCKS_RULE);
   const byRole = new Map<string, readonly CompiledRule[]>();
   for (const [name, role] of Object.entries(roles)) byRole.set(name, role.rules.map((r) => compileRule(r, name)));
   const sets = new Map<string, RuleSet>();
@@ -75,10 +77,11 @@ export function compilePolicy(roles: Readonly<Record<string, Role>>, compileOpti
     const known = identity.roles.filter((r) => roles[r] !== undefined);
     const wantsSafe = known.some((r) => (roles[r]!.defaults ?? (human ? 'none' : 'agent-safe')) === 'agent-safe');
     // An agent with no known role still gets the safe rules: there is no role to opt out.
-    const rules = [...(wantsSafe || (!human && known.length === 0) ? agentSafe : []), ...known.flatMap((r) => byRole.get(r) ?? [])];
+    const safe = known.some((r) => roles[r]!.allowAdvisoryLocks === true) ? agentSafeWithLocks : agentSafe;
+    const rules = [...(wantsSafe || (!human && known.length === 0) ? safe : []), ...known.flatMap((r) => byRole.get(r) ?? [])];
     set = {
       rules,
-      forced: protectedNames([...forcedSettingNames(roles, known), ...alwaysProtected]),
+      forced: protectedNames([...forcedSettingNames(roles, known, identity.kind), ...alwaysProtected]),
       human,
       roleList: identity.roles.join(', ') || 'none',
       memo: new WeakMap(),

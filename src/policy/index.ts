@@ -1,4 +1,6 @@
-export { roleSchema, databaseGrantSchema, resolveDatabaseAccess, maxTtlOf, allowsName } from './roles.js';
+export { roleSchema, databaseGrantSchema, resolveDatabaseAccess, allowsName, roleNamed, roleTable } from './roles.js';
+export { grantsFor } from './grants.js';
+export type { RoleGrant } from './grants.js';
 export type { Role, RoleInput, DatabaseGrant, DatabaseAccess } from './roles.js';
 export { PolicyError } from './errors.js';
 export { analyze, analyzeExact, loadParser } from './analyze.js';
@@ -14,8 +16,8 @@ export { PARSER_SETTINGS } from './protected-settings.js';
 export { sessionSettingsFor, forcedSettingNames } from './session-settings.js';
 export type { Traits } from './session-settings.js';
 export { budgetFor } from './budget.js';
-export type { Budget } from './budget.js';
-export { mayReview, reviewTimeoutFor, DEFAULT_REVIEW_TIMEOUT } from './review.js';
+export type { Budget, BudgetLimits } from './budget.js';
+export { mayReview, reviewTimeoutFor, DEFAULT_REVIEW_TIMEOUT, ROWS_OVER_RULE, rowsOverFor, holdByEffect } from './review.js';
 // The parse tree as libpg-query gives it: the one set of helpers for walking it (masking uses them too).
 export { isObject, unwrap, bodyOf, list, str, nameParts, constantText } from './parse-node.js';
 export type { ParseObject } from './parse-node.js';

@@ -1,6 +1,8 @@
 // Settings a statement may never change, whatever the rules say: the ones a role forces on the session
-// (statement_timeout, app.region for row-level security ...) and the ones the analyzer's reading of SQL
+// (statement_timeout, app.region for row-level security ...), the timeouts every agent and bot gets
+// (AGENT_SESSION_DEFAULTS: lock_timeout, idle_in_transaction_session_timeout) and the ones the analyzer's reading of SQL
 // depends on. The gateway sets both after connecting (see sessionSettingsFor).
+import { searchPathProblem } from './search-path.js';
 import type { AnalyzedStatement } from './statement.js';
 
 /**
@@ -41,6 +43,10 @@ export function protectedSettingViolation(stmt: AnalyzedStatement, forced: Reado
   if (stmt.writes.includes('pg_catalog.pg_settings')) return 'writing pg_settings changes settings the gateway fixes for this session';
   for (const change of stmt.settingChanges) {
     if (forced.has(change.name)) return `"${change.name}" is set by policy for this session and cannot be changed`;
+    if (change.name === 'search_path') {
+      const problem = searchPathProblem(change.value);
+      if (problem) return problem;
+    }
     const same = SAME_VALUE[change.name];
     if (same && !(change.value !== null && same(change.value))) {
       return `"${change.name}" must stay ${PARSER_SETTINGS[change.name]}: the gateway reads SQL text with that setting`;

@@ -31,6 +31,8 @@ export const roleSchema = z
      * agents and bots and none for people.
      */
     defaults: z.enum(['agent-safe', 'none']).optional(),
+    /** lifts agent-safe:no-advisory-locks for this role's identities (any of their roles saying so is enough) */
+    allowAdvisoryLocks: z.boolean().optional(),
     /** statement rules, first match wins (see compilePolicy for the order across roles) */
     rules: z.array(ruleSchema).default([]),
     session: sessionSchema.default({ settings: {} }),
@@ -50,6 +52,19 @@ export type Role = z.infer<typeof roleSchema>;
 /** A role as written in config, before defaults are filled in. */
 export type RoleInput = z.input<typeof roleSchema>;
 export type DatabaseGrant = z.infer<typeof databaseGrantSchema>;
+
+/**
+ * The role called `name`, if the table defines one. Role names arrive from requests and certificates: a name
+ * such as "__proto__" or "toString" must find nothing, not something Object.prototype lends a plain object.
+ */
+export function roleNamed(roles: Record<string, Role>, name: string): Role | undefined {
+  return Object.hasOwn(roles, name) ? roles[name] : undefined;
+}
+
+/** The roles of a config as a null-prototype table, so that every lookup by name (here and downstream) is own-only. */
+export function roleTable(roles: Record<string, Role>): Record<string, Role> {
+  return Object.assign(Object.create(null) as Record<string, Role>, roles);
+}
 
 /** '*' matches anything; otherwise exact. */
 function allows(list: readonly string[], value: string): boolean {
@@ -74,7 +89,7 @@ export function resolveDatabaseAccess(
   const names = new Set<string>();
   const users = new Set<string>();
   for (const roleName of roleNames) {
-    for (const grant of roles[roleName]?.databases ?? []) {
+    for (const grant of roleNamed(roles, roleName)?.databases ?? []) {
       if (grant.service !== request.service && grant.service !== '*') continue;
       grant.names.forEach((n) => names.add(n));
       grant.users.forEach((u) => users.add(u));
@@ -96,16 +111,6 @@ export function resolveDatabaseAccess(
     names: request.name !== undefined ? [request.name] : nameList,
     users: request.user !== undefined ? [request.user] : userList,
   };
-}
-
-/** The longest TTL any of the roles allows, in ms. */
-export function maxTtlOf(roles: Record<string, Role>, roleNames: readonly string[], parse: (d: string) => number): number {
-  let max = 0;
-  for (const r of roleNames) {
-    const role = roles[r];
-    if (role) max = Math.max(max, parse(role.maxTtl));
-  }
-  return max;
 }
 
 export function allowsName(list: readonly string[], value: string): boolean {

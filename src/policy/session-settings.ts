@@ -1,6 +1,7 @@
 // Settings the gateway forces on a session after connecting: per role (statement_timeout, search_path,
-// custom ones for row-level security filled from identity traits) plus the parser's own (see
-// protected-settings.ts). A statement that tries to change any of them is refused.
+// custom ones for row-level security filled from identity traits), the parser's own (see
+// protected-settings.ts) and, for agents and bots, timeouts that keep an idle session from holding locks.
+// A statement that tries to change any of them is refused.
 import { z } from 'zod';
 import { PolicyError } from './errors.js';
 import { PARSER_SETTINGS } from './protected-settings.js';
@@ -47,6 +48,21 @@ export const sessionSchema = z
     return { settings };
   });
 
+/**
+ * What agents and bots get unless one of their roles sets the name: an agent that opens a transaction, locks
+ * rows and goes quiet (waiting on a model, or gone) would block everyone else indefinitely. PostgreSQL ends such
+ * a session after the idle timeout, and a statement of the agent waits at most lock_timeout for a lock.
+ */
+export const AGENT_SESSION_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({
+  idle_in_transaction_session_timeout: '60s',
+  lock_timeout: '10s',
+});
+
+/** Whether the identity's kind gets AGENT_SESSION_DEFAULTS: any kind but 'human' (an unknown kind is an agent). */
+function getsAgentDefaults(kind: string | undefined): boolean {
+  return kind !== undefined && kind !== 'human';
+}
+
 export type SessionConfig = z.infer<typeof sessionSchema>;
 
 export type Traits = Readonly<Record<string, string | readonly string[]>>;
@@ -55,9 +71,10 @@ export type Traits = Readonly<Record<string, string | readonly string[]>>;
  * The settings to force on a session: the parser's own first, then each role's in the order the identity
  * lists its roles; the first role that sets a name wins. Templates take trait values (several values are
  * joined with commas). A template naming a trait the identity lacks throws: the session must be refused
- * rather than run without the setting a row-level security policy relies on.
+ * rather than run without the setting a row-level security policy relies on. `kind` is the identity's kind
+ * (the gateway always passes it): agents and bots get AGENT_SESSION_DEFAULTS for the names no role sets.
  */
-export function sessionSettingsFor(roles: Readonly<Record<string, Role>>, roleNames: readonly string[], traits: Traits): Record<string, string> {
+export function sessionSettingsFor(roles: Readonly<Record<string, Role>>, roleNames: readonly string[], traits: Traits, kind?: string): Record<string, string> {
   const out: Record<string, string> = { ...PARSER_SETTINGS };
   for (const roleName of roleNames) {
     const settings = roles[roleName]?.session.settings ?? {};
@@ -66,13 +83,15 @@ export function sessionSettingsFor(roles: Readonly<Record<string, Role>>, roleNa
       out[name] = fillTemplate(template, traits, roleName, name);
     }
   }
+  if (getsAgentDefaults(kind)) for (const [name, value] of Object.entries(AGENT_SESSION_DEFAULTS)) out[name] ??= value;
   return out;
 }
 
-/** Names of the settings the identity's roles force, lower-cased. */
-export function forcedSettingNames(roles: Readonly<Record<string, Role>>, roleNames: readonly string[]): string[] {
+/** Names of the settings forced on the identity's sessions (its roles', and the agent defaults for `kind`), lower-cased. */
+export function forcedSettingNames(roles: Readonly<Record<string, Role>>, roleNames: readonly string[], kind?: string): string[] {
   const names = new Set<string>();
   for (const r of roleNames) for (const name of Object.keys(roles[r]?.session.settings ?? {})) names.add(name);
+  if (getsAgentDefaults(kind)) for (const name of Object.keys(AGENT_SESSION_DEFAULTS)) names.add(name);
   return [...names];
 }
 

@@ -77,7 +77,10 @@ export function setConfigEffect(args: unknown, settingsRowName?: string): Settin
   if (typeof name !== 'string') {
     return { unclassified: 'set_config() is called with a setting name that is not a literal, so the setting it changes cannot be known' };
   }
-  return { name: name.toLowerCase(), value: constantText(valueArg) ?? null };
+  const value = constantText(valueArg);
+  // null is RESET for set_config; a computed value is not known, and search_path's value decides what names mean.
+  if (value === undefined && name.toLowerCase() === 'search_path') return { unclassified: 'set_config() sets search_path to a value that is not a literal, so what names would mean cannot be known' };
+  return { name: name.toLowerCase(), value: value ?? null };
 }
 
 /** The column `name` (or pg_settings.name) of the row a `FROM pg_settings WHERE name = ...` select keeps. */

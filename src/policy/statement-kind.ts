@@ -38,8 +38,13 @@ const KIND_BY_NODE: ReadonlyMap<string, StatementKind> = new Map<string, Stateme
   ...DCL.map((t): [string, StatementKind] => [t, 'dcl']),
 ]);
 
+// LOCK TABLE ... IN ACCESS SHARE MODE (pg_dump's) conflicts only with ACCESS EXCLUSIVE: it keeps the table's
+// definition still while it is read, and blocks nobody's reads or writes. Stronger modes stay 'utility'.
+const ACCESS_SHARE_LOCK = 1;
+
 export function kindOfNode(type: string, body: Record<string, unknown>): StatementKind {
   if (type === 'SelectStmt' && body.intoClause) return 'select-into';
+  if (type === 'LockStmt' && body.mode === ACCESS_SHARE_LOCK) return 'lock';
   if (type === 'CopyStmt') return body.is_from ? 'copy-in' : 'copy-out';
   return KIND_BY_NODE.get(type) ?? 'unknown';
 }

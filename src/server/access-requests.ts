@@ -4,9 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditLog } from '../audit/index.js';
 import type { Identity } from '../identity/index.js';
-import { mayReview, type Role } from '../policy/index.js';
+import { mayReview, roleNamed, type Role } from '../policy/index.js';
 import type { AccessRequestRecord, AccessRequestState, Store } from '../store/index.js';
 import type { Webhook } from './webhook.js';
+import type { Locks } from './locks.js';
 import { parseDuration } from './duration.js';
 
 export class AccessRequestError extends Error {
@@ -41,8 +42,15 @@ export class AccessRequests {
     private readonly store: Store,
     private readonly audit: AuditLog,
     private readonly roles: Record<string, Role>,
+    private readonly locks: Locks,
     private readonly webhook?: Webhook,
   ) {}
+
+  /** A locked identity neither asks for more access nor decides for others until the lock is lifted. */
+  private refuseLocked(identity: Identity): void {
+    const lock = this.locks.find(identity.name);
+    if (lock) throw new AccessRequestError('AGENTDB_ERR_REQUEST_LOCKED', `${identity.name} is locked by ${lock.createdBy}: ${lock.reason}`, 403);
+  }
 
   /** Holds a statement until someone who may review for its database decides, or until `timeoutMs` passes. */
   async hold(held: HeldStatement, timeoutMs: number): Promise<ReviewOutcome> {
@@ -65,6 +73,8 @@ export class AccessRequests {
       db: held.db,
       statement: { sql: held.statement.sql, ...(held.statement.params ? { params: held.statement.params } : {}), decision: 'review', rule: held.statement.rule },
       details: { request: rec.id, kind: 'statement', expiresAt: rec.expiresAt },
+      // Why it is held (for review by effect: the rows it would change), as the reviewer is shown it.
+      ...(held.statement.message ? { message: held.statement.message } : {}),
     }]);
     void this.webhook?.send({ type: 'request.created', request: publicView(rec) });
     const timer = setTimeout(() => void this.expire(rec), timeoutMs);
@@ -88,10 +98,16 @@ export class AccessRequests {
   }
 
   async createRoleRequest(identity: Identity, role: string, reason: string): Promise<AccessRequestRecord> {
-    const r = this.roles[role];
-    if (!r) throw new AccessRequestError('AGENTDB_ERR_REQUEST_UNKNOWN_ROLE', `there is no role "${role}"`);
+    this.refuseLocked(identity);
+    if (!roleNamed(this.roles, role)) throw new AccessRequestError('AGENTDB_ERR_REQUEST_UNKNOWN_ROLE', `there is no role "${role}"`);
     if (identity.roles.includes(role)) throw new AccessRequestError('AGENTDB_ERR_REQUEST_HAS_ROLE', `you already hold role "${role}"`);
     if (!reason.trim()) throw new AccessRequestError('AGENTDB_ERR_REQUEST_REASON', 'say why you need the role with --reason');
+    // One open request per role and identity: asking again adds nothing for a reviewer, and would let one
+    // identity fill the store with copies.
+    const t = now();
+    const open = await this.store.listRequests({ state: 'pending', kind: 'role', requester: identity.name });
+    const same = open.find((r) => (r.data as { role?: unknown }).role === role && r.expiresAt > t);
+    if (same) throw new AccessRequestError('AGENTDB_ERR_REQUEST_PENDING', `you already asked for role "${role}": request ${same.id} is waiting for a reviewer`, 409);
     const rec: AccessRequestRecord = {
       id: newId('req'),
       kind: 'role',
@@ -121,7 +137,7 @@ export class AccessRequests {
   /** Databases a request touches: the statement's, or every database the requested role grants. */
   private databasesOf(rec: AccessRequestRecord): string[] {
     if (rec.kind === 'statement') return [(rec.data as HeldStatement).db.service];
-    const role = this.roles[(rec.data as { role: string }).role];
+    const role = roleNamed(this.roles, (rec.data as { role: string }).role);
     return [...new Set((role?.databases ?? []).map((g) => g.service))];
   }
 
@@ -132,6 +148,7 @@ export class AccessRequests {
   }
 
   async decide(reviewer: Identity, id: string, approve: boolean, reason?: string): Promise<AccessRequestRecord> {
+    this.refuseLocked(reviewer);
     const rec = await this.store.getRequest(id);
     if (!rec) throw new AccessRequestError('AGENTDB_ERR_REQUEST_NOT_FOUND', `no request ${id}`, 404);
     if (rec.requester === reviewer.name) throw new AccessRequestError('AGENTDB_ERR_REQUEST_SELF', 'you cannot decide your own request', 403);
@@ -143,7 +160,9 @@ export class AccessRequests {
     let expiresAt: string | undefined;
     if (approve && rec.kind === 'role') {
       // The grant lasts at most the role's maxTtl from approval.
-      const role = this.roles[(rec.data as { role: string }).role]!;
+      const name = (rec.data as { role: string }).role;
+      const role = roleNamed(this.roles, name);
+      if (!role) throw new AccessRequestError('AGENTDB_ERR_REQUEST_UNKNOWN_ROLE', `role "${name}" is no longer defined`, 409);
       expiresAt = new Date(Date.now() + parseDuration(role.maxTtl)).toISOString();
     }
     const ok = await this.store.decideRequest(id, 'pending', {

@@ -1,5 +1,4 @@
 // The control plane's HTTPS API. Every route but ping and login needs an agentdb login session token.
-import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { IdentityError, resolveIdentity, type Identity, type IdentityMapping, type OidcLogin } from '../identity/index.js';
@@ -12,6 +11,13 @@ import { CertIssueError, type TaskCertIssuer } from './task-certs.js';
 import { parseTimeOrAgo, DurationError } from './duration.js';
 import { AccessRequestError, publicView, type AccessRequests } from './access-requests.js';
 import { LockError, type Locks } from './locks.js';
+import { parseDuration } from './duration.js';
+import type { LimitsConfig } from './config.js';
+import { ActionLimits, LimitError } from './rate-limit.js';
+import { DeviceLogins } from './device-logins.js';
+import { admitConnections } from './http-admission.js';
+import type { Admission } from '../gateway/index.js';
+import { localDeniedBody, recordLocalDenial } from './local-denied.js';
 
 export interface ApiDeps {
   cluster: string;
@@ -29,7 +35,16 @@ export interface ApiDeps {
   locks: Locks;
   audit: AuditLog;
   store: Store;
+  limits: LimitsConfig;
   log: boolean;
+}
+
+export interface RunningApi {
+  app: FastifyInstance;
+  url: string;
+  /** connections before their first request (for logs and tests) */
+  admission: Admission;
+  deviceLogins: DeviceLogins;
 }
 
 /** An API error: HTTP status plus a stable code and a one-line message the CLI prints as is. */
@@ -44,7 +59,8 @@ class ApiError extends Error {
 }
 
 const certBody = z.object({
-  csr: z.string().min(1).max(10_000),
+  // A P-256 CSR in PEM is well under 1 KiB even with a long name; nothing larger reaches the ASN.1 parser.
+  csr: z.string().min(1).max(4096),
   db: z.string().min(1).max(200),
   dbUser: z.string().min(1).max(200).optional(),
   dbName: z.string().min(1).max(200).optional(),
@@ -79,15 +95,33 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 }
 
 const DEVICE_LOGIN_WAIT_MS = 20_000;
+/** Socket inactivity allowed while a request is being answered: longer than the device login's long poll. */
+const CONNECTION_TIMEOUT_MS = 3 * DEVICE_LOGIN_WAIT_MS;
 
-export async function startApi(deps: ApiDeps, listen: { host: string; port: number }): Promise<{ app: FastifyInstance; url: string }> {
+export async function startApi(deps: ApiDeps, listen: { host: string; port: number }): Promise<RunningApi> {
+  const limits = deps.limits.api;
+  const requestTimeout = parseDuration(limits.requestTimeout);
   const app = Fastify({
-    https: { cert: deps.tls.certPem, key: deps.tls.keyPem, minVersion: 'TLSv1.2' },
+    https: { cert: deps.tls.certPem, key: deps.tls.keyPem, minVersion: 'TLSv1.2', handshakeTimeout: parseDuration(limits.handshakeTimeout) },
     logger: deps.log ? { level: 'info', redact: ['req.headers.authorization'] } : false,
-    bodyLimit: 256 * 1024,
+    bodyLimit: limits.bodyLimit,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    keepAliveTimeout: parseDuration(limits.keepAliveTimeout),
+    requestTimeout,
+    // A URL the router cannot take (bad encoding, an over-long path parameter) is the client's error, coded like ours.
+    frameworkErrors: (err, _req, reply: FastifyReply) => reply.status(400).send({ error: { code: 'AGENTDB_ERR_API_BAD_REQUEST', message: err.message } }),
   });
+  // node checks headersTimeout <= requestTimeout; headers alone get no longer than the whole request.
+  app.server.headersTimeout = requestTimeout;
+  const admission = admitConnections(app.server, { ...limits.unauthenticated, timeoutMs: parseDuration(limits.unauthenticated.timeout) });
 
-  const deviceLogins = new Map<string, { result: Promise<Record<string, unknown>>; cancel(): void; expires: number }>();
+  const deviceLogins = new DeviceLogins(deps.limits.pendingDeviceLogins);
+  app.addHook('onClose', async () => deviceLogins.close());
+  const rates = deps.limits.rates;
+  const deviceLoginLimit = new ActionLimits('device logins', rates.deviceLogins);
+  const tokenLoginLimit = new ActionLimits('token logins', rates.tokenLogins);
+  const certLimit = new ActionLimits('certificates', rates.certs);
+  const requestLimit = new ActionLimits('access requests', rates.requests);
 
   const authed = async (req: FastifyRequest): Promise<LoginSession> => {
     const header = req.headers.authorization ?? '';
@@ -117,6 +151,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
   };
 
   app.setErrorHandler((err, _req, reply: FastifyReply) => {
+    if (err instanceof LimitError) return reply.status(err.status).header('retry-after', String(err.retryAfterS)).send({ error: { code: err.code, message: err.message } });
     if (err instanceof ApiError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
     if (err instanceof AccessRequestError || err instanceof LockError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
     if (err instanceof CertIssueError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
@@ -135,16 +170,10 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
     gateway: deps.gatewayAddr,
   }));
 
-  app.post('/v1/login/device', async () => {
-    const login = await deps.oidc.login();
-    const started = await login.startDeviceLogin();
-    const loginId = randomBytes(16).toString('base64url');
-    started.result.catch(() => undefined); // settled through the poll route
-    deviceLogins.set(loginId, { result: started.result, cancel: started.cancel, expires: Date.now() + started.expiresIn * 1000 });
-    setTimeout(() => {
-      deviceLogins.get(loginId)?.cancel();
-      deviceLogins.delete(loginId);
-    }, started.expiresIn * 1000 + 60_000).unref();
+  // The IdP is polled for a login only while a client's long poll waits for it (pollWhenWatched).
+  app.post('/v1/login/device', async (req) => {
+    deviceLoginLimit.take(req.ip);
+    const { loginId, login: started } = await deviceLogins.start(req.ip, async () => (await deps.oidc.login()).startDeviceLogin({ pollWhenWatched: true }));
     return {
       loginId,
       userCode: started.userCode,
@@ -161,20 +190,31 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
     const pending = deviceLogins.get(loginId);
     if (!pending) throw new ApiError(404, 'AGENTDB_ERR_LOGIN_UNKNOWN', 'this login attempt expired or is unknown; run `agentdb login` again');
     let timer: NodeJS.Timeout | undefined;
+    let gone: (() => void) | undefined;
+    const unwatch = pending.watch();
     const waited = await Promise.race([
       pending.result.then((claims) => ({ claims }), (err: Error) => ({ err })),
-      new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), DEVICE_LOGIN_WAIT_MS))),
+      new Promise<'pending'>((resolve) => {
+        timer = setTimeout(() => resolve('pending'), DEVICE_LOGIN_WAIT_MS);
+        // A client that hangs up stops the IdP polling it caused at once, not 20 s later.
+        gone = () => resolve('pending');
+        reply.raw.once('close', gone);
+      }),
     ]);
     clearTimeout(timer);
+    reply.raw.off('close', gone!);
+    unwatch();
     if (waited === 'pending') return reply.status(202).send({ status: 'pending' });
-    deviceLogins.delete(loginId);
+    deviceLogins.end(loginId);
     if ('err' in waited) throw new ApiError(401, (waited.err as { code?: string }).code ?? 'AGENTDB_ERR_LOGIN_FAILED', waited.err.message);
     return startSession(waited.claims, 'human', 'oidc-device');
   });
 
   // Bots, agents and CI jobs: a JWT from the IdP (client credentials) or the CI system's own OIDC token.
   app.post('/v1/login/token', async (req) => {
+    // Limits count the work a request causes; a malformed one is refused for next to nothing first.
     const { token } = parse(tokenBody, req.body);
+    tokenLoginLimit.take(req.ip);
     const login = await deps.oidc.login();
     const claims = await login.verifyAccessToken(token);
     return startSession(claims, 'bot', 'oidc-token');
@@ -194,6 +234,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
   app.post('/v1/certs', async (req) => {
     const s = await authed(req);
     const body = parse(certBody, req.body);
+    certLimit.take(req.ip, s.identity.name);
     const issued = await deps.certs.issue(s, body);
     return { ...issued, gateway: deps.gatewayAddr, caPem: deps.hostCaPem };
   });
@@ -221,6 +262,9 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
     return deps.audit.verify();
   });
 
+  // Any logged-in proxy may report against its own identity: the event is written as the caller.
+  app.post('/v1/audit/local-denied', async (req) => recordLocalDenial(deps.audit, await authed(req), parse(localDeniedBody, req.body)));
+
   app.get('/v1/sessions/:sid/recording', async (req) => {
     mayAudit(await authed(req));
     const { sid } = req.params as { sid: string };
@@ -232,6 +276,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
   app.post('/v1/requests', async (req) => {
     const s = await authed(req);
     const body = parse(roleRequestBody, req.body);
+    requestLimit.take(req.ip, s.identity.name);
     return publicView(await deps.requests.createRoleRequest(s.identity, body.role, body.reason));
   });
 
@@ -278,5 +323,5 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
   await app.listen({ host: listen.host, port: listen.port });
   const port = (app.server.address() as { port: number }).port;
   const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
-  return { app, url: `https://${host}:${port}` };
+  return { app, url: `https://${host}:${port}`, admission, deviceLogins };
 }

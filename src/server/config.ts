@@ -45,6 +45,61 @@ const bindingSchema = z
   })
   .strict();
 
+/** A token bucket: `burst` at once, then `perMinute` on average (see rate-limit.ts). */
+const rateSchema = z.object({ burst: z.number().int().min(1), perMinute: z.number().positive() }).strict();
+/** Connections that have not authenticated yet: caps, and the time they get to do it. */
+const unauthenticatedSchema = (timeout: string) =>
+  z
+    .object({ total: z.number().int().min(1).default(1000), perAddress: z.number().int().min(1).default(64), timeout: duration.default(timeout) })
+    .strict()
+    .prefault({});
+
+/** What keeps one client (or a crowd of them) from taking the process down; README "Limits" says why each default. */
+const limitsSchema = z
+  .object({
+    api: z
+      .object({
+        /** bytes of one request body; the largest legitimate one is a token or a CSR, a few KiB */
+        bodyLimit: z.number().int().min(16 * 1024).default(64 * 1024),
+        handshakeTimeout: duration.default('10s'),
+        /** to receive one request's headers and body */
+        requestTimeout: duration.default('30s'),
+        keepAliveTimeout: duration.default('5s'),
+        /** connections that have not sent a complete first request */
+        unauthenticated: unauthenticatedSchema('15s'),
+      })
+      .strict()
+      .prefault({}),
+    gateway: z
+      .object({
+        /** connections whose certificate has not opened a session; `timeout` is PostgreSQL's authentication_timeout */
+        unauthenticated: unauthenticatedSchema('15s'),
+      })
+      .strict()
+      .prefault({}),
+    /** device logins waiting for the person at the IdP */
+    pendingDeviceLogins: z.object({ total: z.number().int().min(1).default(1000), perAddress: z.number().int().min(1).default(10) }).strict().prefault({}),
+    rates: z
+      .object({
+        /** a person starts one device login, or a few after typos */
+        deviceLogins: z.object({ perAddress: rateSchema.default({ burst: 20, perMinute: 10 }) }).strict().prefault({}),
+        /** bots and CI jobs, possibly many behind one NAT */
+        tokenLogins: z.object({ perAddress: rateSchema.default({ burst: 60, perMinute: 60 }) }).strict().prefault({}),
+        certs: z
+          .object({ perAddress: rateSchema.default({ burst: 120, perMinute: 120 }), perIdentity: rateSchema.default({ burst: 30, perMinute: 30 }) })
+          .strict()
+          .prefault({}),
+        requests: z
+          .object({ perAddress: rateSchema.default({ burst: 60, perMinute: 60 }), perIdentity: rateSchema.default({ burst: 10, perMinute: 10 }) })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .prefault({});
+
 export const configSchema = z
   .object({
     cluster: z.string().default('agentdb'),
@@ -97,12 +152,14 @@ export const configSchema = z
       .default({}),
     roles: z.record(z.string(), roleSchema).default({}),
     databases: z.record(z.string(), databaseSchema).default({}),
+    limits: limitsSchema,
   })
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export type SecretRef = z.infer<typeof secretRef>;
+export type LimitsConfig = z.infer<typeof limitsSchema>;
 
 function lineOf(doc: Document, counter: LineCounter, path: PropertyKey[]): number | undefined {
   for (let depth = path.length; depth >= 0; depth--) {

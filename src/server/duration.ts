@@ -32,5 +32,8 @@ export function parseTimeOrAgo(text: string, now = Date.now()): Date {
     if (Number.isNaN(d.getTime())) throw new DurationError(`"${text}" is not a valid timestamp`);
     return d;
   }
-  return new Date(now - parseDuration(text));
+  const d = new Date(now - parseDuration(text));
+  // A duration longer than the calendar reaches back (about 270,000 years) is no time at all.
+  if (Number.isNaN(d.getTime())) throw new DurationError(`"${text}" reaches back further than any timestamp`);
+  return d;
 }

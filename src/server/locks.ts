@@ -30,6 +30,16 @@ export class Locks {
     this.active = await this.store.activeLocks(new Date().toISOString());
   }
 
+  /**
+   * Reloads the active locks: another control plane sharing the store may have placed one. Locks not seen before
+   * go to onLock, so that their sessions end here too.
+   */
+  async refresh(): Promise<void> {
+    const known = new Set(this.active.map((l) => l.id));
+    await this.load();
+    for (const l of this.active) if (!known.has(l.id)) this.onLock(l);
+  }
+
   /** The lock covering this identity or task, if any (expired locks are ignored). */
   find(identity: string, taskId?: string): LockRecord | undefined {
     const t = new Date().toISOString();
@@ -41,16 +51,26 @@ export class Locks {
     return this.active.filter((l) => !l.expiresAt || l.expiresAt > t);
   }
 
+  /** A locked identity neither places nor lifts locks: it could otherwise free itself. */
+  private refuseLocked(by: Identity): void {
+    const lock = this.find(by.name);
+    if (lock) throw new LockError('AGENTDB_ERR_LOCK_LOCKED', `${by.name} is locked by ${lock.createdBy}: ${lock.reason}; someone else must lift it`, 403);
+  }
+
   async create(by: Identity, target: { user?: string; task?: string }, reason: string, ttl?: string): Promise<LockRecord> {
+    this.refuseLocked(by);
     if (!target.user === !target.task) throw new LockError('AGENTDB_ERR_LOCK_TARGET', 'lock either --user or --task');
     if (!reason.trim()) throw new LockError('AGENTDB_ERR_LOCK_REASON', 'say why with --reason');
+    const until = ttl === undefined ? undefined : new Date(Date.now() + parseDuration(ttl));
+    // A duration past the calendar (a few hundred thousand years) is a typo, not a lock that never ends.
+    if (until && Number.isNaN(until.getTime())) throw new LockError('AGENTDB_ERR_LOCK_TTL', `--ttl ${ttl} is too long; leave it out for a lock until unlock`);
     const lock: LockRecord = {
       id: `lck_${randomBytes(9).toString('base64url')}`,
       target: target.user ? { user: target.user } : { task: target.task! },
       reason,
       createdBy: by.name,
       createdAt: new Date().toISOString(),
-      ...(ttl ? { expiresAt: new Date(Date.now() + parseDuration(ttl)).toISOString() } : {}),
+      ...(until ? { expiresAt: until.toISOString() } : {}),
     };
     await this.store.putLock(lock);
     await this.load();
@@ -60,6 +80,7 @@ export class Locks {
   }
 
   async remove(by: Identity, id: string): Promise<void> {
+    this.refuseLocked(by);
     if (!(await this.store.removeLock(id, by.name, new Date().toISOString()))) throw new LockError('AGENTDB_ERR_LOCK_NOT_FOUND', `no active lock ${id}`, 404);
     await this.load();
     await this.audit.write([{ type: 'lock.removed', identity: { name: by.name, kind: by.kind, roles: by.roles }, details: { lock: id } }]);

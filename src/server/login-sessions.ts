@@ -20,6 +20,8 @@ export class LoginSessions {
   constructor(
     private readonly store: Store,
     private readonly ttlMs: number,
+    /** called once a session is revoked, so the gateway can end the sessions its certificates opened */
+    private readonly onRevoke: (id: string) => void = () => undefined,
   ) {}
 
   async create(identity: Identity): Promise<{ token: string; session: LoginSession }> {
@@ -50,7 +52,11 @@ export class LoginSessions {
     return !!rec && !rec.revokedAt && new Date(rec.expiresAt) > new Date();
   }
 
-  revoke(id: string): Promise<boolean> {
-    return this.store.revokeLoginSession(id, new Date().toISOString());
+  /** Ends a login session: no new certificates or sessions from it, and its open sessions end (onRevoke). */
+  async revoke(id: string): Promise<boolean> {
+    const revoked = await this.store.revokeLoginSession(id, new Date().toISOString());
+    // Also when it was revoked already: ending sessions twice is harmless, missing one is not.
+    this.onRevoke(id);
+    return revoked;
   }
 }

@@ -7,7 +7,7 @@ import { AuditLog } from '../audit/index.js';
 import { openPostgresStore, openSqliteStore, startSqliteWriter, type BulkWriter, type Store } from '../store/index.js';
 import { OidcLogin } from '../identity/index.js';
 import { Gateway, type GatewayDatabase } from '../gateway/index.js';
-import { loadParser, compilePolicy, sessionSettingsFor, budgetFor, reviewTimeoutFor } from '../policy/index.js';
+import { loadParser, compilePolicy, sessionSettingsFor, budgetFor, reviewTimeoutFor, roleTable, holdByEffect, rowsOverFor } from '../policy/index.js';
 import { ConfigError, resolveSecret, splitHostPort, type Config } from './config.js';
 import { parseDuration } from './duration.js';
 import { LoginSessions } from './login-sessions.js';
@@ -15,6 +15,7 @@ import { TaskCertIssuer } from './task-certs.js';
 import { startApi } from './api.js';
 import { AccessRequests } from './access-requests.js';
 import { Locks } from './locks.js';
+import { Revocation } from './revocation.js';
 import { Webhook } from './webhook.js';
 import { compileMasking, loadOrCreateHashKey, type MaskingBlockInput, type MaskingPolicy } from '../masking/index.js';
 
@@ -70,8 +71,10 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   const caFile = path.join(dataDir, 'ca.pem');
   await writeFile(caFile, hostCa.certPem, { mode: 0o644 });
   await loadParser();
+  // Role names arrive from requests and certificates: every lookup by name finds a defined role or nothing.
+  const roles = roleTable(config.roles);
   // Rules are compiled once: globs become predicates, and the gateway decides every statement synchronously.
-  const policy = compilePolicy(config.roles, { protectedSettings: GATEWAY_SETTINGS });
+  const policy = compilePolicy(roles, { protectedSettings: GATEWAY_SETTINGS });
 
   const databases: Record<string, GatewayDatabase> = {};
   for (const [name, db] of Object.entries(config.databases)) {
@@ -86,31 +89,27 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   // Masking is compiled once per combination of roles; the hash strategy's key lives in the data directory (0600).
   const hashKey = await loadOrCreateHashKey(dataDir);
   const maskings = new Map<string, MaskingPolicy | undefined>();
-  const maskingFor = (roles: readonly string[]): MaskingPolicy | undefined => {
-    const key = roles.join('\n');
+  const maskingFor = (names: readonly string[]): MaskingPolicy | undefined => {
+    const key = names.join('\n');
     if (!maskings.has(key)) {
-      const m = compileMasking(roles.map((r) => config.roles[r]?.masking as MaskingBlockInput | undefined), hashKey);
+      const m = compileMasking(names.map((r) => roles[r]?.masking as MaskingBlockInput | undefined), hashKey);
       maskings.set(key, m.active ? m : undefined);
     }
     return maskings.get(key);
   };
 
-  const sessions = new LoginSessions(store, parseDuration(config.auth.sessionTtl));
   const hook = config.review.webhook;
   const webhook = hook
     ? new Webhook({ url: hook.url, ...(hook.secretEnv && process.env[hook.secretEnv] ? { secret: process.env[hook.secretEnv]! } : {}), onFailure: (err) => log.warn({ err: err.message }, 'review webhook failed') })
     : undefined;
-  const requests = new AccessRequests(store, audit, config.roles, webhook);
-  // `gateway` is assigned below; a lock ends the open sessions it covers.
-  let gateway: Gateway | undefined;
-  const locks = new Locks(store, audit, (lock) =>
-    gateway?.terminateWhere(
-      (ctx) => ctx.identity.name === lock.target.user || ctx.task.id === lock.target.task,
-      `locked by ${lock.createdBy}: ${lock.reason}`,
-    ),
-  );
+  // Revocation reaches open sessions: a lock ends the sessions it covers, an ended login the sessions its
+  // certificates opened (revocation.ts; it sweeps the gateway once the gateway is up).
+  const revocation = new Revocation(log);
+  const locks = new Locks(store, audit, (lock) => revocation.endLocked(lock));
   await locks.load();
-  gateway = new Gateway({
+  const sessions = new LoginSessions(store, parseDuration(config.auth.sessionTtl), (id) => revocation.endLogin(id));
+  const requests = new AccessRequests(store, audit, roles, locks, webhook);
+  const gateway = new Gateway({
     host: gwListen.host,
     port: gwListen.port,
     tls: { certPem: serverCert.certPem, keyPem: serverCert.keyPem, userCaPem: userCa.certPem },
@@ -123,20 +122,25 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       return l ? `locked by ${l.createdBy}: ${l.reason}` : undefined;
     },
     // application_name carries "agentdb <sid> <identity>" into pg_stat_activity: nobody may overwrite it.
-    decide: (ctx, stmt) => policy.decide(ctx.identity, stmt),
+    // The rules decide first; an allowed write of a role with review.rowsOver is then held until its rows are counted.
+    decide: (ctx, stmt) => holdByEffect(policy.decide(ctx.identity, stmt), stmt, rowsOverFor(roles, ctx.identity.roles)),
     sessionPolicy: (ctx, traits) => ({
-      settings: sessionSettingsFor(config.roles, ctx.identity.roles, traits),
-      budget: budgetFor(config.roles, ctx.identity.roles),
-      reviewTimeoutMs: reviewTimeoutFor(config.roles, ctx.identity.roles, parseDuration),
+      // Agents and bots also get the idle-in-transaction and lock timeouts (AGENT_SESSION_DEFAULTS).
+      settings: sessionSettingsFor(roles, ctx.identity.roles, traits, ctx.identity.kind),
+      budget: budgetFor(roles, ctx.identity.roles, parseDuration),
+      reviewTimeoutMs: reviewTimeoutFor(roles, ctx.identity.roles, parseDuration),
+      rowsOver: rowsOverFor(roles, ctx.identity.roles),
       masking: maskingFor(ctx.identity.roles),
     }),
     review: async (ctx, held, timeoutMs) => {
       const o = await requests.hold({ sid: ctx.sid, identity: ctx.identity, task: ctx.task, db: ctx.db, statement: held }, timeoutMs);
       return o.approved ? { approved: true, by: o.by } : { approved: false, reason: o.reason };
     },
+    unauthenticated: { ...config.limits.gateway.unauthenticated, timeoutMs: parseDuration(config.limits.gateway.unauthenticated.timeout) },
     log,
   });
   const gwAddr = await gateway.listen();
+  revocation.start(gateway, { isLoginActive: (id) => sessions.isActive(id), refreshLocks: () => locks.refresh() });
   const gatewayAddr = config.gateway.publicAddr ? splitHostPort(config.gateway.publicAddr) : gwAddr;
 
   // Discovery waits for the first login, so the control plane starts even while the IdP is briefly down.
@@ -160,13 +164,14 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       gatewayAddr,
       oidc: { issuer: oidcCfg.issuer, audience: oidcCfg.audience, login },
       mapping: { nameClaims: config.auth.nameClaims, groupsClaim: config.auth.groupsClaim, traitClaims: config.auth.traitClaims, bindings: config.auth.bindings },
-      roles: config.roles,
+      roles,
       sessions,
-      certs: new TaskCertIssuer(userCa, config.roles, audit, locks, requests),
+      certs: new TaskCertIssuer(userCa, roles, audit, locks, requests),
       requests,
       locks,
       audit,
       store,
+      limits: config.limits,
       log: !!opts.log,
     },
     apiListen,
@@ -183,7 +188,8 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     audit,
     async close() {
       await api.app.close();
-      await gateway!.close();
+      revocation.stop();
+      await gateway.close();
       await audit.close();
       await writer.close();
       await store.close();

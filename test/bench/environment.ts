@@ -139,7 +139,7 @@ export async function startBenchEnvironment(settings: BenchSettings, log: Log): 
       tls: gatewayTls(cert),
       ...common,
     });
-    endpoints.push({ path: 'full', host: proxy.ready.host, port: proxy.ready.port, servedBy: [cluster.pid, proxy.proc.child.pid!], ...common });
+    endpoints.push({ path: 'full', host: proxy.ready.host, port: proxy.ready.port, servedBy: [cluster.pid, proxy.proc.child.pid!], password: proxy.ready.password, ...common });
 
     const db = new pg.Client({ connectionString: adminUrl });
     await db.connect();

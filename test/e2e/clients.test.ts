@@ -139,7 +139,7 @@ describe('psql', () => {
       ].join('\n'),
     );
     await withProxy('psql script', async (ready) => {
-      const r = await run('psql', ['-X', '-q', '-A', '-t', '-f', script, ...viaProxy(ready)], clientEnv({ PGSSLMODE: 'disable' }));
+      const r = await run('psql', ['-X', '-q', '-A', '-t', '-f', script, ...viaProxy(ready)], clientEnv({ PGSSLMODE: 'disable', PGPASSWORD: ready.password }));
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe('3\n1\tfirst\n2\tsecond\n3\tthird\n');
       expect(r.stderr).toBe('');
@@ -167,7 +167,7 @@ describe('psql', () => {
 
   test.skipIf(!HAS_PSQL)(needs('psql', HAS_PSQL, 'Ctrl-C in psql cancels a running statement through the proxy'), async () => {
     await withProxy('psql cancel', async (ready) => {
-      const p = start('psql', ['-X', '-c', 'select pg_sleep(30)', ...viaProxy(ready)], clientEnv({ PGSSLMODE: 'disable' }));
+      const p = start('psql', ['-X', '-c', 'select pg_sleep(30)', ...viaProxy(ready)], clientEnv({ PGSSLMODE: 'disable', PGPASSWORD: ready.password }));
       await waitForActive('select pg_sleep(30)');
       p.child.kill('SIGINT');
       const r = await p.done;
@@ -193,7 +193,7 @@ describe('pgbench', () => {
   /** Runs pgbench through a fresh proxy; returns how many transactions ran and failed. */
   async function bench(task: string, args: string[]): Promise<{ processed: number; failed: number; run: Run }> {
     return withProxy(task, async (ready) => {
-      const r = await run('pgbench', [...args, ...viaProxy(ready)], clientEnv({ PGSSLMODE: 'disable' }));
+      const r = await run('pgbench', [...args, ...viaProxy(ready)], clientEnv({ PGSSLMODE: 'disable', PGPASSWORD: ready.password }));
       expect(r.code, `pgbench ${args.join(' ')}:\n${r.stdout}\n${r.stderr}`).toBe(0);
       const processed = Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1] ?? NaN);
       // pgbench 15+ prints the failed count; older versions abort the run (non-zero exit) on any failure.
@@ -248,13 +248,14 @@ describe('agentdb proxy tells the client why it cannot connect', () => {
 });
 
 describe('the database passwords never leave the gateway', () => {
-  test('agentdb exec gives its child a libpq environment without a password', async () => {
+  test('agentdb exec gives its child a libpq environment whose only password is the proxy\'s own secret', async () => {
     const r = await cli(['exec', '--db', 'customers', '--task', 'exec env', '--', process.execPath, '-e', 'process.stdout.write(JSON.stringify(process.env))']);
     expect(r.code, r.stderr).toBe(0);
     execChildEnv = JSON.parse(r.stdout) as Record<string, string>;
     expect(execChildEnv).toMatchObject({ PGHOST: '127.0.0.1', PGUSER: 'app_rw', PGDATABASE: tc.database, PGSSLMODE: 'disable' });
-    expect(execChildEnv.DATABASE_URL).toMatch(/^postgres:\/\/app_rw@127\.0\.0\.1:\d+\//);
-    expect(execChildEnv.PGPASSWORD).toBeUndefined();
+    // PGPASSWORD is the proxy's per-run secret (random, 32 bytes); the test below shows no database password is anywhere.
+    expect(execChildEnv.PGPASSWORD).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(execChildEnv.DATABASE_URL).toBe(`postgres://app_rw:${execChildEnv.PGPASSWORD}@127.0.0.1:${execChildEnv.PGPORT}/${tc.database}?sslmode=disable`);
   });
 
   test('after everything above: no password of app_rw or app_ro in the client home, the exec environment, CLI output or the server store', async () => {

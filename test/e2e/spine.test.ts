@@ -61,10 +61,10 @@ describe('statements through the proxy are audited and recorded', () => {
       await client.connect();
       const count = await client.query('SELECT count(*)::int AS n FROM customers');
       expect(count.rows[0].n).toBe(2000);
-      const ins = await client.query("INSERT INTO orders (customer_id, region, amount, status) VALUES (1, 'eu', 12.50, 'paid') RETURNING id");
+      const ins = await client.query("INSERT INTO orders (customer_id, region, amount, status) VALUES (1, 'us-east', 12.50, 'paid') RETURNING id");
       expect(ins.rowCount).toBe(1);
       await expect(client.query('SELECT no_such_column FROM customers')).rejects.toMatchObject({ code: '42703' });
-      const prepared = await client.query({ name: 'big-orders', text: 'SELECT id, amount FROM orders WHERE region = $1 AND amount > $2 ORDER BY id LIMIT 5', values: ['eu', 100] });
+      const prepared = await client.query({ name: 'big-orders', text: 'SELECT id, amount FROM orders WHERE region = $1 AND amount > $2 ORDER BY id LIMIT 5', values: ['us-east', 100] });
       expect(prepared.rows.length).toBe(5);
       const app = await client.query("SELECT current_setting('application_name') AS app");
       nodePgSid = /^agentdb (\S+) demo-agent$/.exec(app.rows[0].app)![1]!;
@@ -86,7 +86,7 @@ describe('statements through the proxy are audited and recorded', () => {
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(events.map((e) => e.statement.sql)).toEqual([
       'SELECT count(*)::int AS n FROM customers',
-      "INSERT INTO orders (customer_id, region, amount, status) VALUES (1, 'eu', 12.50, 'paid') RETURNING id",
+      "INSERT INTO orders (customer_id, region, amount, status) VALUES (1, 'us-east', 12.50, 'paid') RETURNING id",
       'SELECT no_such_column FROM customers',
       'SELECT id, amount FROM orders WHERE region = $1 AND amount > $2 ORDER BY id LIMIT 5',
       "SELECT current_setting('application_name') AS app",
@@ -100,7 +100,7 @@ describe('statements through the proxy are audited and recorded', () => {
       expect(e.sid).toMatch(/^[0-9a-f-]{36}$/);
       expect(e.statement.decision).toBe('allow');
     }
-    expect(events[3].statement.params).toEqual(['eu', '100']);
+    expect(events[3].statement.params).toEqual(['us-east', '100']);
     expect(events[5].statement.params).toEqual(['7']);
     expect(events[1].statement).toMatchObject({ kind: 'insert', tables: ['public.orders'] });
     expect(new Set(events.slice(0, 5).map((e) => e.sid))).toEqual(new Set([nodePgSid]));
@@ -123,11 +123,11 @@ describe('statements through the proxy are audited and recorded', () => {
     expect(lines.slice(1, -1).map((l) => l.replace(/ \d+\.\d ms$/, ''))).toEqual([
       `${tc.database}=> SELECT count(*)::int AS n FROM customers;`,
       'SUCCESS (1 row affected)',
-      `${tc.database}=> INSERT INTO orders (customer_id, region, amount, status) VALUES (1, 'eu', 12.50, 'paid') RETURNING id;`,
+      `${tc.database}=> INSERT INTO orders (customer_id, region, amount, status) VALUES (1, 'us-east', 12.50, 'paid') RETURNING id;`,
       'SUCCESS (1 row affected)',
       `${tc.database}=> SELECT no_such_column FROM customers;`,
       'ERROR: column "no_such_column" does not exist (SQLSTATE 42703)',
-      `${tc.database}=> SELECT id, amount FROM orders WHERE region = $1 AND amount > $2 ORDER BY id LIMIT 5;  -- params: ['eu', '100']`,
+      `${tc.database}=> SELECT id, amount FROM orders WHERE region = $1 AND amount > $2 ORDER BY id LIMIT 5;  -- params: ['us-east', '100']`,
       'SUCCESS (5 rows affected)',
       `${tc.database}=> SELECT current_setting('application_name') AS app;`,
       'SUCCESS (1 row affected)',

@@ -131,6 +131,9 @@ export async function loginAgent(tc: TestCluster, home: string, clientId = 'demo
 export interface ProxyReady {
   host: string;
   port: number;
+  socket?: string;
+  /** the proxy's own secret: every local client gives it as its password (url carries it too) */
+  password: string;
   url: string;
   db: string;
   dbUser: string;

@@ -210,7 +210,7 @@ describe('what the startup message asks for', () => {
   });
 
   const viaProxy = (over: Partial<pg.ClientConfig>) =>
-    new pg.Client({ host: proxy.ready.host, port: proxy.ready.port, user: 'app_rw', database: tc.database, ssl: false, ...over });
+    new pg.Client({ host: proxy.ready.host, port: proxy.ready.port, user: 'app_rw', password: proxy.ready.password, database: tc.database, ssl: false, ...over });
 
   test('the proxy itself works (so the refusals below are about what is asked)', async () => {
     const c = viaProxy({});

@@ -224,7 +224,7 @@ describe('order, defaults and built-in steps', () => {
     const d = decide(agent('first'), 'SELECT * FROM u');
     expect(d).toMatchObject({ decision: 'deny', rule: 'default' });
     expect(d.message).toBe('no rule of your roles (first) allows this select statement on public.u');
-    expect(decide({ ...agent('first'), kind: 'robot' }, 'SELECT 1').decision).toBe('deny');
+    expect(decide({ ...agent('first'), kind: 'robot' }, 'SELECT now()').decision).toBe('deny');
     expect(decide(human('first'), 'SELECT * FROM u')).toEqual({ decision: 'allow', rule: 'default' });
     expect(decide(human(), 'SELECT 1').decision).toBe('allow');
   });
@@ -296,10 +296,13 @@ describe('order, defaults and built-in steps', () => {
   });
 });
 
-test('the shipped agent rules only refuse or hold, and parse as rules', () => {
+test('the shipped agent rules refuse or hold, allow only housekeeping, and parse as rules', () => {
   expect(AGENT_SAFE_RULES.length).toBeGreaterThan(5);
   for (const r of AGENT_SAFE_RULES) {
-    expect(['deny', 'review']).toContain(r.action);
+    expect(['deny', 'review', 'allow']).toContain(r.action);
+    // An allow rule of agent-safe never lets a statement read or write data: only settings, locks, transactions.
+    if (r.action === 'allow') for (const k of r.match.kinds ?? ['any']) expect(['set', 'select', 'transaction', 'show', 'empty', 'lock']).toContain(k);
+    if (r.action === 'allow' && r.match.kinds?.includes('select')) expect(r.match.reads).toEqual(['pg_catalog.pg_settings']);
     expect(roleSchema.parse({ rules: [r] }).rules[0]).toEqual(r);
     expect(r.message).toBeTruthy();
   }

@@ -19,7 +19,8 @@ describe('sessionSettingsFor', () => {
       statement_timeout: '30s',
       'app.region': 'us-east',
     });
-    expect(sessionSettingsFor(demo, ['support'], {})).toEqual({ standard_conforming_strings: 'on', client_encoding: 'UTF8' });
+    expect(sessionSettingsFor(demo, ['support'], { region: 'eu' })).toEqual({ standard_conforming_strings: 'on', client_encoding: 'UTF8', 'app.region': 'eu' });
+    expect(sessionSettingsFor(demo, ['reviewer'], {})).toEqual({ standard_conforming_strings: 'on', client_encoding: 'UTF8' });
   });
 
   test('a missing trait refuses the session with an error that says which trait and role', () => {
@@ -59,9 +60,9 @@ describe('sessionSettingsFor', () => {
 describe('budgetFor', () => {
   test('the smallest limit of each kind wins; a role without one does not lift it', () => {
     const roles = rolesOf({ a: { budget: { rows: 100, bytes: 5000 } }, b: { budget: { rows: 10 } }, c: {} });
-    expect(budgetFor(roles, ['a', 'b', 'c'])).toEqual({ rows: 10, bytes: 5000 });
-    expect(budgetFor(roles, ['c'])).toEqual({});
-    expect(budgetFor(demo, ['demo-agent'])).toEqual({ rows: 10_000 });
+    expect(budgetFor(roles, ['a', 'b', 'c'], parseDuration)).toEqual({ rows: 10, bytes: 5000 });
+    expect(budgetFor(roles, ['c'], parseDuration)).toEqual({});
+    // The demo agent's, with its per-identity window: test/unit/gateway-task-budget.test.ts.
   });
 });
 

@@ -4,7 +4,7 @@ import { UsageError } from '../exit-codes.js';
 import { addDbFlags, openProxy, type DbFlags } from './db-flags.js';
 
 export function register(program: Command): void {
-  addDbFlags(program.command('exec').description('run a command with PGHOST/PGPORT/PGUSER/PGDATABASE/DATABASE_URL pointing at a task-scoped tunnel'))
+  addDbFlags(program.command('exec').description('run a command with PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE/DATABASE_URL pointing at a task-scoped tunnel'))
     .argument('<command...>', 'the command to run, after --')
     .passThroughOptions()
     .action(async (command: string[], opts: DbFlags) => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import path from 'node:path';
 import chalk from 'chalk';
 import { addDbFlags, openProxy, type DbFlags } from './db-flags.js';
 import { printJson } from '../output.js';
@@ -11,7 +12,7 @@ export function register(program: Command): void {
       const { proxy, close } = await openProxy(opts, (err) => process.stderr.write(`agentdb proxy: ${err.message}\n`));
       const i = proxy.info;
       if (opts.format === 'json') {
-        printJson({ host: i.host, port: i.port, ...(i.socket ? { socket: i.socket } : {}), url: i.url, db: i.db, dbUser: i.dbUser, task: i.task, expiresAt: i.expiresAt });
+        printJson({ host: i.host, port: i.port, ...(i.socket ? { socket: i.socket } : {}), url: i.url, password: i.password, db: i.db, dbUser: i.dbUser, task: i.task, expiresAt: i.expiresAt });
       } else {
         process.stdout.write(
           [
@@ -19,8 +20,9 @@ export function register(program: Command): void {
             `Task ${i.task.id}: ${i.task.reason}`,
             `Certificate valid until ${i.expiresAt} (renewed automatically for new connections)`,
             '',
-            'Connect with:',
+            'Connect with (the password is this proxy\'s own, made for this run; every local client must give it):',
             `  psql "${i.url}"`,
+            ...(i.socket ? [`  PGPASSWORD=${i.password} psql -h ${path.dirname(i.socket)} -p ${i.port} -U ${i.dbUser} ${i.dbName}`] : []),
             '',
             'Ctrl-C to stop.',
             '',

@@ -25,7 +25,7 @@ export function demoRoles(database: string): Record<string, RoleInput> {
             kinds: ['set'],
             settings: [
               'client_encoding', 'datestyle', 'timezone', 'intervalstyle', 'extra_float_digits',
-              'client_min_messages', 'bytea_output', 'lock_timeout', 'transaction_*',
+              'client_min_messages', 'bytea_output', 'transaction_*',
             ],
           },
         },
@@ -45,8 +45,16 @@ export function demoRoles(database: string): Record<string, RoleInput> {
           match: { kinds: ['insert', 'update', 'copy-in'], writes: ['public.orders'], reads: ['public.customers', 'public.orders'] },
         },
       ],
+      // Row-level security on orders reads app.region (sample-data.ts). lock_timeout (10s) and
+      // idle_in_transaction_session_timeout (60s) are forced on every agent (AGENT_SESSION_DEFAULTS).
       session: { settings: { statement_timeout: '30s', 'app.region': '{{traits.region}}' } },
-      budget: { rows: 10_000 },
+      // A task may read every sample table a few times over (customers ~0.3 MB, orders ~0.4 MB as rows) but
+      // not more than a model's context can hold anyway (4 MB is about a million tokens); an hour of tasks,
+      // five times that, however many tasks the agent starts.
+      budget: { rows: 10_000, bytes: 4_000_000, perIdentity: { rows: 50_000, bytes: 20_000_000, window: '1h' } },
+      // An UPDATE the rules allow runs at once when it changes at most 100 rows (counted first, rolled back);
+      // more, whatever its WHERE looks like, and a person decides.
+      review: { rowsOver: 100 },
       // Sensitive columns never reach the agent as they are, whatever SQL it writes; content detectors back that
       // up in every text value; filtering on a masked column is refused (it would read the value back).
       masking: {
@@ -74,6 +82,8 @@ export function demoRoles(database: string): Record<string, RoleInput> {
       audit: true,
       databases: [{ service: 'customers', names: [database], users: ['app_ro', 'app_rw'] }],
       review: { databases: ['customers'] },
+      // People see the orders of their own region too (row-level security, sample-data.ts).
+      session: { settings: { 'app.region': '{{traits.region}}' } },
     },
     reviewer: {
       description: 'reviews held statements and reads the audit log',

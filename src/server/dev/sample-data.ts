@@ -56,9 +56,24 @@ CREATE INDEX IF NOT EXISTS orders_region ON orders(region);
 CREATE INDEX IF NOT EXISTS orders_customer ON orders(customer_id);
 `;
 
+/**
+ * Each session sees the orders of its own region: the gateway forces app.region from the identity's `region`
+ * trait (demo-roles.ts), and a statement cannot change it. A session without the setting sees no orders and
+ * writes none (current_setting(..., true) is NULL). The tables belong to the loading superuser, and the
+ * gateway logs in as app_rw/app_ro, which own nothing: ENABLE is enough, the owner's bypass never applies
+ * to them (FORCE would only bind the owner). Writes are checked against the same predicate: an agent cannot
+ * insert an order into another region either. Run every time, so a demo database from before gets it too.
+ */
+export const SAMPLE_ROW_SECURITY = `
+ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS orders_in_session_region ON orders;
+CREATE POLICY orders_in_session_region ON orders USING (region = current_setting('app.region', true));
+`;
+
 /** Creates the tables and fills them once (an existing, filled database is left as it is). */
 export async function loadSampleData(client: pg.Client): Promise<void> {
   await client.query(SAMPLE_SCHEMA);
+  await client.query(SAMPLE_ROW_SECURITY);
   const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM customers');
   if (Number(rows[0]!.n) > 0) return;
   const rnd = random(42);

@@ -14,7 +14,7 @@ export interface RequestView {
   decidedBy?: string;
   reason?: string;
   role?: string;
-  statement?: { sql: string; params?: (string | null)[]; rule: string };
+  statement?: { sql: string; params?: (string | null)[]; rule: string; message?: string };
   db?: { service: string; name: string; user: string };
   task?: { id: string; reason: string };
   mayDecide?: boolean;
@@ -23,7 +23,9 @@ export interface RequestView {
 function what(r: RequestView): string {
   if (r.kind === 'role') return `role ${r.role}: ${r.reason ?? ''}`;
   const params = r.statement?.params?.length ? `  -- params: ${JSON.stringify(r.statement.params)}` : '';
-  return `${r.db?.user}@${r.db?.service}: ${r.statement?.sql}${params} (rule ${r.statement?.rule}; task: ${r.task?.reason})`;
+  // The message says why it is held; for review by effect, how many rows it would change.
+  const why = r.statement?.message ? `: ${r.statement.message}` : '';
+  return `${r.db?.user}@${r.db?.service}: ${r.statement?.sql}${params} (rule ${r.statement?.rule}${why}; task: ${r.task?.reason})`;
 }
 
 export function requestsTable(list: RequestView[]): string {
