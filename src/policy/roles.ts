@@ -14,8 +14,11 @@ export const databaseGrantSchema = z
     service: z.string().min(1),
     names: z.array(z.string().min(1)).min(1),
     users: z.array(z.string().min(1)).min(1),
+    /** the user a certificate gets when none is asked for; unset: the first of `users` (list them least privileged first) */
+    defaultUser: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((g) => g.defaultUser === undefined || g.users.includes(g.defaultUser), { message: 'defaultUser must be one of users', path: ['defaultUser'] });
 
 export const roleSchema = z
   .object({

@@ -142,8 +142,10 @@ export class TaskCertIssuer {
     if (found.length === 0) found = grantsFor(this.roles, [...jit.keys()], want);
     if (found.length === 0) this.refuse(identity, [...own, ...jit.keys()], req);
     const users = unique(found.flatMap((f) => f.grant.users));
-    const user = req.dbUser ?? (users.length === 1 ? users[0] : undefined);
-    // A task certificate names one database user: the narrowest grant that does the task.
+    // A task certificate names one database user. Without --db-user: the grant's default, or the first it lists
+    // (roles list their users least privileged first), when the grants that cover the request agree on it.
+    const defaults = unique(found.map((f) => f.grant.defaultUser ?? f.grant.users[0]!));
+    const user = req.dbUser ?? (users.length === 1 ? users[0] : defaults.length === 1 ? defaults[0] : undefined);
     if (user === undefined || user === '*') {
       throw new CertIssueError('AGENTDB_ERR_CERT_CHOOSE_USER', `choose a database user with --db-user (allowed on "${req.db}": ${users.join(', ')})`, 400);
     }

@@ -164,3 +164,28 @@ describe('grant by grant', () => {
     }
   });
 });
+
+describe('a role that grants several database users', () => {
+  test('without --db-user: the grant\'s defaultUser, else the first user it lists (least privileged first)', async () => {
+    const w = await world({
+      ops: { databases: [{ service: 'shop', names: [DB], users: ['reader', 'writer'] }] },
+      ops2: { databases: [{ service: 'shop2', names: [DB], users: ['reader', 'writer'], defaultUser: 'writer' }] },
+    });
+    const person = identity('carol', 'human', ['ops', 'ops2']);
+    expect((await issue(w, person, { db: 'shop' })).cert.payload.db.users).toEqual(['reader']);
+    expect((await issue(w, person, { db: 'shop2' })).cert.payload.db.users).toEqual(['writer']);
+    expect((await issue(w, person, { db: 'shop', dbUser: 'writer' })).cert.payload.db.users).toEqual(['writer']);
+  });
+
+  test('grants that disagree on the default ask for --db-user', async () => {
+    const w = await world({
+      a: { databases: [{ service: 'shop', names: [DB], users: ['reader', 'writer'] }] },
+      b: { databases: [{ service: 'shop', names: [DB], users: ['writer', 'reader'] }] },
+    });
+    await expect(issue(w, identity('dan', 'human', ['a', 'b']), { db: 'shop' })).rejects.toThrow(/choose a database user with --db-user/);
+  });
+
+  test('a defaultUser the grant does not list is a configuration error', () => {
+    expect(() => roleSchema.parse({ databases: [{ service: 's', names: ['d'], users: ['a'], defaultUser: 'b' }] })).toThrow(/defaultUser must be one of users/);
+  });
+});
