@@ -79,6 +79,8 @@ interface PreparedStatement {
   review?: { rule: string; message?: string };
   /** PostgreSQL has it: its Parse completed, or it was made by SQL PREPARE */
   confirmed?: boolean;
+  /** made by SQL PREPARE or DECLARE (its text and analysis are theirs) */
+  bySql?: boolean;
   /** masking: it reads masked data, so PostgreSQL's error texts about it are withheld */
   readsMasked?: boolean;
 }
@@ -440,6 +442,18 @@ export class GatewaySession {
     return undefined;
   }
 
+  /**
+   * SQL EXECUTE of a name the session knows runs that statement: it is decided as strictly as the statement itself
+   * (a PREPAREd UPDATE held for review is held at every EXECUTE too, whatever a rule says of kind `execute`).
+   */
+  private decideByName(stmt: AnalyzedStatement, d: StatementDecision): StatementDecision {
+    if (stmt.kind !== 'execute' || stmt.preparedName === undefined || d.decision === 'deny') return d;
+    const named = this.statements.get(stmt.preparedName);
+    if (!named?.analysis || named.denial) return d;
+    const own = this.deps.decide(this.ctx, named.analysis);
+    return strictness[own.decision] > strictness[d.decision] ? own : d;
+  }
+
   private onQuery(sql: string, off: number, len: number, invalid: Buffer | undefined): void {
     const tooLarge = sql.length > MAX_ANALYZED_SQL;
     const analysis = tooLarge || invalid ? { statements: [] } : analyze(sql);
@@ -452,7 +466,7 @@ export class GatewaySession {
     else if (refused) verdict = refused;
     else {
       for (const s of stmts) {
-        let d = this.deps.decide(this.ctx, s);
+        let d = this.decideByName(s, this.deps.decide(this.ctx, s));
         if (d.decision !== 'deny') {
           const masked = this.deps.masking?.refusal(s);
           if (masked) d = { decision: 'deny', ...masked };
@@ -496,7 +510,7 @@ export class GatewaySession {
     } else if (known) d = { decision: 'deny', rule: 'protocol', message: `prepared statement "${p.name}" already exists; close it before preparing the name again`, sqlState: SqlState.DUPLICATE_PREPARED_STATEMENT };
     else if (analysis.statements.length > 1) d = { decision: 'deny', rule: 'protocol', message: 'a prepared statement must hold exactly one statement' };
     else if (stmt.analysis) {
-      d = this.deps.decide(this.ctx, stmt.analysis);
+      d = this.decideByName(stmt.analysis, this.deps.decide(this.ctx, stmt.analysis));
       const masked = d.decision !== 'deny' ? this.deps.masking?.refusal(stmt.analysis) : undefined;
       if (masked) d = { decision: 'deny', ...masked };
       if (d.decision !== 'deny' && stmt.analysis.kind === 'ddl') this.ddlSeen = true;
@@ -553,9 +567,6 @@ export class GatewaySession {
   private onExecute(buf: Buffer, off: number, len: number): void {
     const e = readExecute(buf, off, len);
     const portal = this.portals.get(e.portal);
-    const stmt = portal?.stmt;
-    // A statement whose Parse was refused was never prepared: PostgreSQL answers its Execute itself.
-    if (stmt?.denial) return;
     // A refused Execute becomes a failing Parse of the unnamed statement: PostgreSQL errors and discards until Sync.
     const refuse = { start: off, end: off + len, bytes: parseMessage('', POISON_SQL, []) };
     if (!portal) {
@@ -565,25 +576,30 @@ export class GatewaySession {
       this.trackStatement(`<Execute of portal ${JSON.stringify(e.portal)}>`, undefined, undefined, {}, false, denial);
       return;
     }
+    const stmt = portal.stmt;
+    // A statement whose Parse was refused was never prepared: PostgreSQL answers its Execute itself.
+    if (stmt.denial) return;
     // A spent budget, or a result masking already refused (a suspended portal resumed), is refused before it runs again.
-    const refusedShape = portal?.columnsRef.shape?.refusal;
+    const refusedShape = portal.columnsRef.shape?.refusal;
     const budget = this.budgetDenial() ?? (refusedShape ? { rule: 'masking', message: refusedShape, sqlState: SqlState.INSUFFICIENT_PRIVILEGE } : undefined);
     if (budget) {
       this.clientEdits.push(refuse);
-      this.trackStatement(stmt?.sql ?? '', stmt?.analysis, portal?.params, portal?.columnsRef ?? {}, false, budget);
+      this.trackStatement(stmt.sql, stmt.analysis, portal.params, portal.columnsRef, false, budget);
       return;
     }
-    const review = stmt?.review;
-    const columnsRef = portal?.columnsRef ?? {};
+    const review = stmt.review;
+    const columnsRef = portal.columnsRef;
     // Masking needs the result's columns; a client that never asked for them gets a Describe sent for it,
     // whose answer the gateway keeps to itself.
-    if (this.deps.masking && portal && !columnsRef.described) {
+    if (this.deps.masking && !columnsRef.described) {
       this.clientEdits.push({ start: off, end: off, bytes: describePortal(e.portal) });
       this.tracker.describe(columnsRef, true);
     }
-    const entry = this.trackStatement(stmt?.sql ?? '', stmt?.analysis, portal?.params, columnsRef, false, undefined, review ? { decision: 'review', ...review } : undefined);
-    if (portal) entry.formats = portal.formats;
-    if (review && stmt) {
+    const entry = this.trackStatement(stmt.sql, stmt.analysis, portal.params, columnsRef, false, undefined, review ? { decision: 'review', ...review } : undefined);
+    entry.formats = portal.formats;
+    // Running what SQL PREPARE or DECLARE named runs the statement inside: it names nothing again.
+    if (stmt.bySql) delete entry.onComplete;
+    if (review) {
       this.holds.push({
         held: { sql: stmt.sql, ...(portal.params.length ? { params: portal.params } : {}), ...review },
         entry,
@@ -655,6 +671,7 @@ export class GatewaySession {
           analysis,
           columnsRef: { analysis },
           confirmed: true,
+          bySql: true,
           ...(review ? { review: { rule: review.rule ?? 'review', ...(review.message ? { message: review.message } : {}) } } : {}),
           ...(entry.readsMasked !== undefined ? { readsMasked: entry.readsMasked } : {}),
         };
