@@ -13,6 +13,7 @@ import { register as play } from './commands/play.js';
 import { register as audit } from './commands/audit/index.js';
 import { register as request } from './commands/request/index.js';
 import { register as lock } from './commands/lock.js';
+import { register as mcp } from './commands/mcp.js';
 import { register as completion } from './commands/completion.js';
 
 export function buildProgram(): Command {
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions()
     .exitOverride();
-  for (const register of [server, demo, login, logout, status, proxy, exec, play, audit, request, lock, completion]) register(program);
+  for (const register of [server, demo, login, logout, status, proxy, exec, mcp, play, audit, request, lock, completion]) register(program);
   return program;
 }
 

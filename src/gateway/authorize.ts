@@ -11,7 +11,7 @@ export interface AuthorizeInput {
   /** database services this gateway fronts, with the database users it holds credentials for */
   services: Record<string, { users: string[] }>;
   isLoginSessionActive(id: string): Promise<boolean>;
-  lockFor(identity: string, taskId: string): string | undefined;
+  lockFor(identity: string, taskId: string, taskReason?: string): string | undefined;
   now?: Date;
 }
 
@@ -59,7 +59,7 @@ export async function authorizeSession(input: AuthorizeInput): Promise<Authorize
   if (!(await input.isLoginSessionActive(cert.payload.loginSession))) {
     deny('LOGIN_REVOKED', `the login behind this certificate (${cert.subject}) was ended or revoked`, 'Run `agentdb login` again.');
   }
-  const locked = input.lockFor(cert.subject, cert.payload.task.id);
+  const locked = input.lockFor(cert.subject, cert.payload.task.id, cert.payload.task.reason);
   if (locked) deny('LOCKED', `${cert.subject} (task ${cert.payload.task.id}) is ${locked}`);
   if (params.replication !== undefined) deny('REPLICATION', 'replication connections are not allowed through the gateway');
   if (params.options !== undefined) {

@@ -10,7 +10,7 @@ import {
 import type { AuditEventInput, AuditLog } from '../audit/index.js';
 import { RecordingWriter } from '../recording/index.js';
 import type { Store } from '../store/index.js';
-import type { AnalyzedStatement, BudgetLimits } from '../policy/index.js';
+import { PROVISIONED_USER, type AnalyzedStatement, type BudgetLimits, type ProvisionPlan } from '../policy/index.js';
 import { authorizeSession, claimedIdentity } from './authorize.js';
 import { applySessionSettings, connectBackend, sendBackendCancel, type BackendTarget } from './backend.js';
 import { TaskBudgets } from './task-budget.js';
@@ -21,12 +21,16 @@ import { CancelRegistry } from './cancel-registry.js';
 import { openProbeConnection, reviewByEffect } from './effect-probe.js';
 import { Admission, connectionKey, type AdmissionLimits, type AdmissionTicket } from './admission.js';
 import { GatewayError } from './errors.js';
+import type { ProvisionedLease, Provisioner } from './provisioning.js';
+import { sessionTag, taggedApplicationName } from './application-name.js';
 import { GatewaySession, type HeldStatement, type ReviewOutcome, type SessionContext, type StatementDecision } from './session.js';
 
 export interface GatewayDatabase {
   target: BackendTarget;
   /** database user -> password; only the gateway ever holds these */
   credentials: Record<string, string>;
+  /** provisions the database user `auto` per identity and role set (provisioning.ts); absent: no such user */
+  provisioner?: Provisioner;
 }
 
 export interface GatewayLogger {
@@ -44,7 +48,7 @@ export interface GatewayOptions {
   recordings: Pick<Store, 'appendRecording'>;
   isLoginSessionActive(id: string): Promise<boolean>;
   /** why this identity or task is locked, or undefined */
-  lockFor(identity: string, taskId: string): string | undefined;
+  lockFor(identity: string, taskId: string, taskReason?: string): string | undefined;
   decide(ctx: SessionContext, stmt: AnalyzedStatement): StatementDecision;
   /** what the session's roles impose: forced settings, the task's data budget, how long a held statement waits.
    *  Throws (e.g. a trait a setting needs is missing) to refuse the session. */
@@ -64,6 +68,8 @@ export interface SessionPolicy {
   rowsOver?: number;
   /** what the session's roles mask; undefined when nothing is (results then pass without being decoded) */
   masking?: MaskingPolicy;
+  /** what the database user `auto` is granted; undefined when the session's roles provision nothing */
+  provision?: ProvisionPlan;
 }
 
 const NEWEST_MINOR = 2;
@@ -88,7 +94,7 @@ export class Gateway {
   private readonly loginSessionOf = new WeakMap<SessionContext, string>();
   private readonly pending = new Set<net.Socket>();
   /** connections not yet authorized, counted per source address; see admission.ts */
-  readonly admission: Admission;
+  private readonly admission: Admission;
   /** each held ticket by the connection's four-tuple, which the raw socket and its TLS socket share */
   private readonly tickets = new Map<string, AdmissionTicket>();
   private readonly startupTimeoutMs: number;
@@ -97,7 +103,7 @@ export class Gateway {
     const limits = opts.unauthenticated ?? DEFAULT_GATEWAY_ADMISSION;
     this.admission = new Admission(limits);
     this.startupTimeoutMs = limits.timeoutMs;
-    this.services = Object.fromEntries(Object.entries(opts.databases).map(([k, v]) => [k, { users: Object.keys(v.credentials) }]));
+    this.services = Object.fromEntries(Object.entries(opts.databases).map(([k, v]) => [k, { users: [...Object.keys(v.credentials), ...(v.provisioner ? [PROVISIONED_USER] : [])] }]));
     const base: tls.TlsOptions = {
       cert: opts.tls.certPem,
       key: opts.tls.keyPem,
@@ -287,29 +293,52 @@ export class Gateway {
     const dbConfig = this.opts.databases[p.db.service]!;
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(startup.params)) if (PASSED_PARAMS.has(k.toLowerCase())) params[k] = v;
-    // pg_stat_activity shows who is behind each connection: the session id and the identity.
-    params.application_name = `agentdb ${sid} ${cert.subject}`.slice(0, 63);
+    // pg_stat_activity shows who is behind each connection: the client's own name, then the session id and the identity.
+    params.application_name = taggedApplicationName(clientApp, sessionTag(sid, cert.subject));
     const wanted = Math.min(startup.minor, NEWEST_MINOR);
     let backend;
+    let lease: ProvisionedLease | undefined;
+    let login: { user: string; password: string };
     try {
-      backend = await connectBackend(dbConfig.target, { user, password: dbConfig.credentials[user]!, database, params, minor: wanted });
+      // The user `auto` is a role made now for this identity and role set (provisioning.ts); any other is a held credential.
+      if (user === PROVISIONED_USER) {
+        if (!dbConfig.provisioner || !policy.provision) throw new GatewayError('AGENTDB_ERR_GATEWAY_PROVISION_PLAN', `none of your roles says how to provision database user "${user}" on "${p.db.service}"`);
+        lease = await dbConfig.provisioner.acquire(cert.subject, policy.provision, cert.notAfter);
+        ctx.db.user = lease.user;
+      }
+      login = lease ?? { user, password: dbConfig.credentials[user]! };
+      backend = await connectBackend(dbConfig.target, { ...login, database, params, minor: wanted });
     } catch (err) {
+      lease?.release();
       await this.audit([{ type: 'db.session.start', sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, result: { error: { code: (err as GatewayError).sqlState ?? SqlState.CONNECTION_FAILURE, message: (err as Error).message } } }]).catch(() => undefined);
       throw err;
     }
+    lease?.bind(backend.pid, ctx.task);
+    // A lock placed while the role was being provisioned missed this session (it was in no list yet), and
+    // provisioning may have re-enabled the role the lock disabled: asked again now.
+    const lockedMeanwhile = lease ? this.opts.lockFor(cert.subject, p.task.id, p.task.reason) : undefined;
+    if (lockedMeanwhile) {
+      backend.socket.destroy();
+      lease?.release();
+      const message = `${cert.subject} (task ${p.task.id}) is ${lockedMeanwhile}`;
+      await this.audit([{ type: 'db.session.denied', identity: ctx.identity, task: ctx.task, db: ctx.db, client, message }]).catch(() => undefined);
+      throw new GatewayError('AGENTDB_ERR_GATEWAY_LOCKED', message);
+    }
     const minor = Math.min(wanted, backend.minor);
     // The effect probe logs in as the session did (same user, startup parameters, forced settings): it sees the rows the session would.
-    const probeLogin = { user, password: dbConfig.credentials[user]!, database, params: { ...params, application_name: `agentdb probe ${sid}`.slice(0, 63) }, minor: 0 };
+    const probeLogin = { ...login, database, params: { ...params, application_name: `agentdb probe ${sid}`.slice(0, 63) }, minor: 0 };
     const probe = () => openProbeConnection(dbConfig.target, probeLogin, policy.settings);
     let reported: [string, string][];
     try {
       reported = await applySessionSettings(backend.socket, policy.settings);
     } catch (err) {
       backend.socket.destroy();
+      lease?.release();
       throw err;
     }
     if (secure.destroyed) {
       backend.socket.destroy();
+      lease?.release();
       return;
     }
     await this.audit([{ type: 'db.session.start', sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, details: { protocol: `3.${minor}`, certSerial: cert.serial, expiresAt: cert.notAfter.toISOString() } }]);
@@ -336,6 +365,7 @@ export class Gateway {
       ...(masking ? { masking } : {}),
       onEnd: (s) => {
         key.release();
+        lease?.release();
         this.sessions.delete(s);
         const ms = Date.now() - s.startedAt;
         void this.audit([{ type: 'db.session.end', sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, result: { rows: s.totals.rows, bytes: s.totals.bytes, ms }, message: s.endReason, details: { statements: s.totals.statements, denied: s.totals.denied } }]).catch(() => undefined);
@@ -368,7 +398,8 @@ export class Gateway {
     if (!c) {
       const db = this.opts.databases[service]!;
       c = new CatalogCache(
-        async () => (await connectBackend(db.target, { user, password: db.credentials[user]!, database, params: { application_name: 'agentdb catalog' }, minor: 0 })).socket,
+        // A provisioned user lives only as long as its sessions: the catalog (pg_catalog, readable by anyone) is read as the admin.
+        async () => (await connectBackend(db.target, { ...(Object.hasOwn(db.credentials, user) || !db.provisioner ? { user, password: db.credentials[user]! } : { user: db.provisioner.admin.user, password: db.provisioner.admin.password }), database, params: { application_name: 'agentdb catalog' }, minor: 0 })).socket,
         { label: `${service}/${database}` },
       );
       this.catalogs.set(key, c);

@@ -4,7 +4,7 @@
 import type { AnalyzedStatement } from '../policy/index.js';
 import {
   CopyOutRewriter, buildColumnPlan, buildCopyPlan, compileRowPlan, maskParameterValue, maskReport, maskingDenial, readsMasked, redactAllLiterals, redactForAudit,
-  redactParams, redactQueryForAudit, rewriteDataRow, rewriteNotification, type ColumnPlan, type MaskFlow, type MaskingPolicy, type RowPlan,
+  redactParams, redactQueryForAudit, rewriteDataRow, rewriteNotification, type ColumnPlan, type MaskedReads, type MaskFlow, type MaskingPolicy, type RowPlan,
 } from '../masking/index.js';
 import { parameterStatus, readParameterStatus, readReportFields, reportMessage, type FieldDescription } from '../pgwire/index.js';
 import type { CatalogCache } from './catalog.js';
@@ -34,7 +34,7 @@ export class SessionMasking {
   private readonly shapes = new WeakMap<readonly FieldDescription[], { flow: MaskFlow | undefined; version: number; shape: ResultShape }>();
   private readonly rowPlans = new WeakMap<ResultShape, Map<string, RowPlan | undefined>>();
   // Whether a statement read masked data, worked out while its flow is at hand (an error arrives later).
-  private readonly maskedReads = new WeakMap<AnalyzedStatement, boolean>();
+  private readonly maskedReads = new WeakMap<AnalyzedStatement, MaskedReads>();
 
   constructor(
     readonly policy: MaskingPolicy,
@@ -166,12 +166,12 @@ export class SessionMasking {
    * Whether the statement reads masked data, so that PostgreSQL's reports about it are withheld. A statement
    * without analysis, or whose flow is not known, does (fail closed).
    */
-  readsMasked(stmt: AnalyzedStatement | undefined): boolean {
+  readsMasked(stmt: AnalyzedStatement | undefined): MaskedReads {
     if (!stmt) return true;
     const kept = this.maskedReads.get(stmt);
     if (kept !== undefined) return kept;
     const flow = this.flow(stmt);
-    const reads = readsMasked(flow, [...stmt.reads, ...stmt.writes], this.policy);
+    const reads = readsMasked(flow, stmt, this.policy);
     // Only a known flow's answer is kept: an unknown one may be worked out with the next chunk.
     if (flow) this.maskedReads.set(stmt, reads);
     return reads;
@@ -182,7 +182,7 @@ export class SessionMasking {
    * (all but severity, SQLSTATE and position) when its statement read masked data, else scanned by the
    * detectors. `rewritten` is set when the message changed; code and message are what is left of the report.
    */
-  report(buf: Buffer, off: number, len: number, withhold: boolean): { code: string; message: string; rewritten?: Buffer } {
+  report(buf: Buffer, off: number, len: number, withhold: MaskedReads): { code: string; message: string; rewritten?: Buffer } {
     const fields = readReportFields(buf, off, len);
     const isError = buf[off] === 0x45;
     const masked = maskReport(fields, this.policy, withhold, isError);
@@ -196,7 +196,7 @@ export class SessionMasking {
    * A ParameterStatus whose value changed: withheld when it arrived during a statement that read masked data (a
    * function setting application_name to what it read), else scanned by the detectors. Undefined when unchanged.
    */
-  parameterStatus(buf: Buffer, off: number, len: number, withhold: boolean): Buffer | undefined {
+  parameterStatus(buf: Buffer, off: number, len: number, withhold: MaskedReads): Buffer | undefined {
     const p = readParameterStatus(buf, off, len);
     const value = maskParameterValue(p.name, p.value, this.policy, withhold);
     return value === p.value ? undefined : parameterStatus(p.name, value);

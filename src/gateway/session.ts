@@ -5,14 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import {
-  MessageFramer, SqlState, describeMessage, errorResponse, forEachMessage, parseMessage, queryMessage, queryTextBytes, readBind, readCloseOrDescribe,
+  MessageFramer, SqlState, describeMessage, errorResponse, forEachMessage, noticeResponse, parseMessage, queryMessage, queryTextBytes, readBind, readCloseOrDescribe,
   readCommandComplete, readErrorFields, readExecute, readParse, readQuery, readRowDescription, textIsUtf8, type FieldDescription,
 } from '../pgwire/index.js';
 import type { SessionMasking } from './session-masking.js';
-import type { RowPlan } from '../masking/index.js';
+import type { MaskedReads, RowPlan } from '../masking/index.js';
 import type { AuditEventInput, AuditLog } from '../audit/index.js';
 import type { RecordingWriter } from '../recording/index.js';
-import { analyze, type AnalyzedStatement } from '../policy/index.js';
+import { analyze, unwrap, type AnalyzedStatement } from '../policy/index.js';
+import { applicationNameSet, sessionTag, taggedApplicationNameSql, type SessionTag } from './application-name.js';
 import { StatementTracker, type ColumnsRef, type Denial, type PendingStatement } from './statement-tracker.js';
 import { nameEffect, type NameEffect } from './sql-names.js';
 import type { TaskBudget } from './task-budget.js';
@@ -33,6 +34,8 @@ export interface StatementDecision {
   message?: string;
   /** the SQLSTATE of a denial, when not 42501 (text that is not UTF-8: 22021, as PostgreSQL answers) */
   sqlState?: string;
+  /** a SET of settings the policy forces: answered as done, the forced value kept (see Decision.ignorable) */
+  ignorable?: boolean;
 }
 
 export interface HeldStatement {
@@ -82,7 +85,18 @@ interface PreparedStatement {
   /** made by SQL PREPARE or DECLARE (its text and analysis are theirs) */
   bySql?: boolean;
   /** masking: it reads masked data, so PostgreSQL's error texts about it are withheld */
-  readsMasked?: boolean;
+  readsMasked?: MaskedReads;
+  /** the gateway runs other text in its place (see rewriteOf): what the audit says and the client is told */
+  rewrite?: Rewrite;
+}
+
+/** Text the gateway runs in place of a client's statement, with the same reply. */
+interface Rewrite {
+  sql: string;
+  rule: string;
+  message: string;
+  /** told to the client as a WARNING just before the statement's CommandComplete */
+  notice?: string;
 }
 
 interface Portal {
@@ -146,6 +160,8 @@ export class GatewaySession {
   endReason = '';
   /** who, what task, which database: the same on every event of the session, built once */
   private readonly stamp: Pick<AuditEventInput, 'sid' | 'identity' | 'task' | 'db' | 'client'>;
+  /** the session's tag in application_name, which a client's SET application_name keeps */
+  private readonly tag: SessionTag;
   totals = { statements: 0, rows: 0, bytes: 0, denied: 0 };
 
   constructor(
@@ -156,6 +172,7 @@ export class GatewaySession {
   ) {
     // Frozen copies: the audit log encodes an object that cannot change once, not once per event.
     this.stamp = { sid: ctx.sid, identity: frozenCopy(ctx.identity), task: frozenCopy(ctx.task), db: frozenCopy(ctx.db), client: frozenCopy(ctx.client) };
+    this.tag = sessionTag(ctx.sid, ctx.identity.name);
     this.onClientMessage = this.onClientMessage.bind(this);
     this.onBackendMessage = this.onBackendMessage.bind(this);
   }
@@ -476,7 +493,11 @@ export class GatewaySession {
       }
     }
     if (verdict.decision !== 'deny' && stmts.some((s) => s.kind === 'ddl')) this.ddlSeen = true;
-    if (verdict.decision === 'deny') {
+    const rewrite = stmts.length === 1 && !budget && !refused ? this.rewriteOf(stmts[0]!, verdict) : undefined;
+    if (rewrite) {
+      this.clientEdits.push({ start: off, end: off + len, bytes: queryMessage(rewrite.sql) });
+      this.trackRewritten(sql, stmts[0]!, true, rewrite);
+    } else if (verdict.decision === 'deny') {
       this.clientEdits.push({ start: off, end: off + len, bytes: queryMessage(POISON_SQL) });
       this.trackStatement(sql, stmts.length === 1 ? stmts[0] : undefined, undefined, {}, true, toDenial(verdict), undefined, invalid);
     } else if (verdict.decision === 'review') {
@@ -514,6 +535,13 @@ export class GatewaySession {
       const masked = d.decision !== 'deny' ? this.deps.masking?.refusal(stmt.analysis) : undefined;
       if (masked) d = { decision: 'deny', ...masked };
       if (d.decision !== 'deny' && stmt.analysis.kind === 'ddl') this.ddlSeen = true;
+      const rewrite = this.budgetDenial() ? undefined : this.rewriteOf(stmt.analysis, d);
+      if (rewrite) {
+        // Prepared as the gateway's text; each Execute is audited as the client's (see onExecute).
+        stmt.rewrite = rewrite;
+        d = { decision: 'allow' };
+        this.clientEdits.push({ start: off, end: off + len, bytes: parseMessage(p.name, rewrite.sql, []) });
+      }
     }
     stmt.columnsRef.analysis = stmt.analysis;
     if (!known) this.statements.set(p.name, stmt);
@@ -595,6 +623,10 @@ export class GatewaySession {
       this.clientEdits.push({ start: off, end: off, bytes: describePortal(e.portal) });
       this.tracker.describe(columnsRef, true);
     }
+    if (stmt.rewrite && stmt.analysis) {
+      this.trackRewritten(stmt.sql, stmt.analysis, false, stmt.rewrite);
+      return;
+    }
     const entry = this.trackStatement(stmt.sql, stmt.analysis, portal.params, columnsRef, false, undefined, review ? { decision: 'review', ...review } : undefined);
     entry.formats = portal.formats;
     // Running what SQL PREPARE or DECLARE named runs the statement inside: it names nothing again.
@@ -607,6 +639,33 @@ export class GatewaySession {
         analysis: stmt.analysis,
       });
     }
+  }
+
+  /**
+   * Statements the gateway answers by running other text in their place, with the same reply:
+   * - `SET application_name = 'x'` (pgjdbc sends it first thing): set to x next to the gateway's tag, which stays;
+   * - a SET of a setting the policy forces (pg_dump's `SET statement_timeout = 0`): the forced value stays, the
+   *   client is told so in a WARNING, and a placeholder SET answers "SET" as the original would (an aborted
+   *   transaction fails it the same way).
+   */
+  private rewriteOf(stmt: AnalyzedStatement, d: StatementDecision): Rewrite | undefined {
+    const app = applicationNameSet(stmt);
+    if (app) return { sql: taggedApplicationNameSql(app, this.tag), rule: 'application-name', message: 'application_name kept next to the agentdb session tag' };
+    if (d.decision !== 'deny' || !d.ignorable) return undefined;
+    const names = stmt.settingChanges.map((c) => c.name).join(', ');
+    const local = unwrap(stmt.node)?.[1].is_local === true;
+    return {
+      sql: `SET ${local ? 'LOCAL ' : ''}agentdb.ignored_setting = '${names.replace(/'/g, "''")}'`,
+      rule: d.rule ?? 'forced-setting',
+      message: `ignored: ${d.message ?? names}`,
+      notice: `agentdb: ${names} ${stmt.settingChanges.length > 1 ? 'are' : 'is'} set by policy for this session; this SET was ignored and the forced value stays`,
+    };
+  }
+
+  /** A rewritten statement: audited as the client sent it (allowed, with the rewrite's rule), answered as the gateway ran it. */
+  private trackRewritten(sql: string, analysis: AnalyzedStatement, simple: boolean, rewrite: Rewrite): void {
+    const entry = this.trackStatement(sql, analysis, undefined, {}, simple, undefined, undefined, undefined, { rule: rewrite.rule, message: rewrite.message });
+    if (rewrite.notice) entry.notice = rewrite.notice;
   }
 
   private statementFields(sql: string, analysis: AnalyzedStatement | undefined, params: (string | null)[] | undefined) {
@@ -622,9 +681,10 @@ export class GatewaySession {
     denial: Denial | undefined,
     review?: StatementDecision,
     invalidText?: Buffer,
+    note?: { rule: string; message: string },
   ): PendingStatement {
     const decision = denial ? 'deny' : review ? 'review' : 'allow';
-    const rule = denial?.rule ?? review?.rule;
+    const rule = denial?.rule ?? review?.rule ?? note?.rule;
     const masking = this.deps.masking;
     const text = sql;
     if (masking) {
@@ -650,7 +710,7 @@ export class GatewaySession {
       ...this.stamp,
       type: denial ? 'db.session.denied' : review ? 'db.session.review' : 'db.session.query',
       statement: { ...this.statementFields(sql, analysis, params), decision, ...(rule ? { rule } : {}) },
-      ...(denial ? { message: denial.message } : review?.message ? { message: review.message } : {}),
+      ...(denial ? { message: denial.message } : review?.message ? { message: review.message } : note ? { message: note.message } : {}),
       // Text that is not UTF-8 shows as U+FFFD in `sql`: the bytes that were sent are kept as they are.
       ...(invalidText ? { details: { sqlEncoding: 'invalid-utf8', sqlBase64: (masking ? masking.auditBytes(invalidText) : invalidText).toString('base64') } } : {}),
     });
@@ -808,6 +868,8 @@ export class GatewaySession {
         const s = this.tracker.current();
         if (!s) return;
         if (s.suppress) return this.suppressedEnd(s, off, len);
+        // What the gateway has to tell about the statement (a SET it ignored) comes just before its CommandComplete.
+        if (s.notice) this.backendEdits.push({ start: off, end: off, bytes: noticeResponse({ severity: 'WARNING', code: SqlState.WARNING, message: s.notice }) });
         const c = readCommandComplete(buf, off, len);
         s.rec.tag = c.tag;
         if (c.rows !== undefined) s.rec.rows = c.rows;
@@ -914,7 +976,7 @@ export class GatewaySession {
    * texts are withheld when its statement read masked data (`withhold`; unknown counts as yes), else scanned by
    * the detectors. Returns what is left of it for the recording.
    */
-  private serverReport(buf: Buffer, off: number, len: number, withhold: boolean | undefined): { code: string; message: string } {
+  private serverReport(buf: Buffer, off: number, len: number, withhold: MaskedReads | undefined): { code: string; message: string } {
     const masking = this.deps.masking;
     if (!masking) {
       const f = readErrorFields(buf, off, len);

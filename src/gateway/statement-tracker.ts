@@ -3,7 +3,7 @@
 // of what is outstanding, cut at every Sync/Query boundary (ReadyForQuery), is all it takes.
 import type { RecordedStatement } from '../recording/index.js';
 import type { AnalyzedStatement } from '../policy/index.js';
-import type { CopyOutRewriter, RowPlan } from '../masking/index.js';
+import type { CopyOutRewriter, MaskedReads, RowPlan } from '../masking/index.js';
 import type { ResultShape } from './session-masking.js';
 
 /** Columns found by a Describe, shared by the statement/portal records and the executions that follow. */
@@ -44,9 +44,11 @@ export interface PendingStatement {
   /** masking: COPY ... TO STDOUT data */
   copy?: CopyOutRewriter;
   /** masking: the statement reads masked data, so PostgreSQL's error and notice texts about it are withheld */
-  readsMasked?: boolean;
+  readsMasked?: MaskedReads;
   /** runs when the statement completed without error (a SQL PREPARE or DECLARE then names what it made) */
   onComplete?: () => void;
+  /** the gateway's word about the statement (a SET it ignored), sent as a WARNING before its CommandComplete */
+  notice?: string;
 }
 
 /** A Parse or Bind: it makes a prepared statement or portal, or fails (then PostgreSQL skips to Sync). */
@@ -56,7 +58,7 @@ export interface PendingStep {
   message: 'parse' | 'bind';
   done: boolean;
   /** masking: the statement it parses or binds reads masked data (its error texts are withheld) */
-  readsMasked?: boolean;
+  readsMasked?: MaskedReads;
   onComplete?: () => void;
   /** it failed, or PostgreSQL skipped it after an earlier error */
   onFailed?: () => void;

@@ -26,4 +26,4 @@ export { CopyOutRewriter } from './copy/copy-out-rewriter.js';
 export { rewriteNotification } from './notification.js';
 export { canCarryText, isScannable } from './value-types.js';
 export { maskParameterValue, maskReport, readsMasked, WITHHELD_ERROR, WITHHELD_NOTICE } from './report.js';
-export type { ReportText } from './report.js';
+export type { MaskedReads, ReportText } from './report.js';

@@ -15,6 +15,14 @@ export interface ReportText {
   readonly value: string;
 }
 
+/**
+ * How a statement touches masked data, for its reports: not at all; by known code only ('known-code': a SELECT
+ * of built-in functions and views we were shown, writing nothing, so nothing runs that could put a value into
+ * a text except PostgreSQL's own analysis of the statement, whose errors, SQLSTATE class 42, quote only the
+ * statement's own words); or possibly through code the gateway cannot see (true).
+ */
+export type MaskedReads = boolean | 'known-code';
+
 export const WITHHELD_ERROR = 'the statement failed; its error text is withheld because the statement read masked columns';
 export const WITHHELD_NOTICE = 'a message of the statement is withheld because the statement read masked columns';
 
@@ -28,7 +36,9 @@ const NOT_SCANNED: ReadonlySet<string> = new Set(['S', 'V', 'C', 'P', 'p', 'F', 
  * The report's fields as the session may see them, or undefined when they pass unchanged. `withhold`: the
  * statement the report belongs to read masked data, so its texts go to nobody (client, audit or recording).
  */
-export function maskReport(fields: readonly ReportText[], policy: MaskingPolicy, withhold: boolean, isError: boolean): ReportText[] | undefined {
+export function maskReport(fields: readonly ReportText[], policy: MaskingPolicy, withhold: MaskedReads, isError: boolean): ReportText[] | undefined {
+  // `column "x" does not exist` is what an agent needs most: raised before a row is read, it holds no value.
+  if (withhold === 'known-code' && fields.find((f) => f.code === 'C')?.value.startsWith('42')) withhold = false;
   if (withhold) {
     const out: ReportText[] = [];
     for (const f of fields) {
@@ -62,7 +72,7 @@ const CHECKED_PARAMETERS: ReadonlySet<string> = new Set([
  * Withheld (free-text parameters only) when the statement it arrived during read masked data; else scanned by
  * the detectors.
  */
-export function maskParameterValue(name: string, value: string, policy: MaskingPolicy, withhold: boolean): string {
+export function maskParameterValue(name: string, value: string, policy: MaskingPolicy, withhold: MaskedReads): string {
   if (withhold && !CHECKED_PARAMETERS.has(name.toLowerCase())) return value === '' ? value : REDACTED;
   return policy.scanner ? policy.scanner.scan(value) : value;
 }
@@ -72,14 +82,25 @@ export function maskParameterValue(name: string, value: string, policy: MaskingP
  * quoted from the table), or a result column may carry masked data (a function of unknown origin included).
  * An unknown flow counts as reading it (fail closed).
  */
-export function readsMasked(flow: MaskFlow | undefined, touched: readonly string[], policy: MaskingPolicy): boolean {
+export function readsMasked(flow: MaskFlow | undefined, stmt: { readonly reads: readonly string[]; readonly writes: readonly string[] }, policy: MaskingPolicy): MaskedReads {
   if (!flow) return true;
+  let reads = false;
   if (policy.columns.size > 0) {
-    for (const r of flow.relations) if (policy.relations.has(r)) return true;
-    for (const r of touched) if (policy.relations.has(r)) return true;
+    for (const r of flow.relations) if (policy.relations.has(r)) reads = true;
+    for (const r of stmt.reads) if (policy.relations.has(r)) reads = true;
+    for (const r of stmt.writes) if (policy.relations.has(r)) reads = true;
   }
-  if (flow.output && outputTainted(flow.output)) return true;
-  if (flow.copy && isTainted(flow.copy.any)) return true;
+  if (flow.output && outputTainted(flow.output)) reads = true;
+  if (flow.copy && isTainted(flow.copy.any)) reads = true;
+  if (!reads) return false;
+  // Writes run triggers and check constraints, which quote the failing row; unknown code may raise anything.
+  return stmt.writes.length === 0 && !(flow.output && outputUnknown(flow.output)) ? 'known-code' : true;
+}
+
+function outputUnknown(o: OutputFlow): boolean {
+  if (o.middle?.unknown) return true;
+  for (const c of o.head) if (c.taint.unknown) return true;
+  for (const c of o.tail) if (c.taint.unknown) return true;
   return false;
 }
 

@@ -23,6 +23,7 @@ export const PROTOCOL_OPTION_PREFIX = '_pq_.';
 
 /** SQLSTATE codes the gateway reports to PostgreSQL clients. */
 export const SqlState = {
+  WARNING: '01000',
   INVALID_AUTHORIZATION: '28000',
   INVALID_PASSWORD: '28P01',
   INSUFFICIENT_PRIVILEGE: '42501',

@@ -16,12 +16,18 @@ import { protectedNames, protectedSettingViolation } from './protected-settings.
 import type { Role } from './roles.js';
 import { forcedSettingNames } from './session-settings.js';
 import type { Analysis, AnalyzedStatement } from './statement.js';
+import { unwrap } from './parse-node.js';
 
 export interface Decision {
   decision: 'allow' | 'deny' | 'review';
   /** the rule that decided, or a built-in: 'forced-setting', 'unclassified', 'default', 'syntax', 'empty' */
   rule?: string;
   message?: string;
+  /**
+   * A plain SET (SET, SET LOCAL, RESET) of settings the policy forces, and nothing else: the gateway may answer
+   * it as done and leave the forced value in place, as pg_dump's `SET statement_timeout = 0` expects.
+   */
+  ignorable?: boolean;
 }
 
 export interface PolicyIdentity {
@@ -94,7 +100,7 @@ export function compilePolicy(roles: Readonly<Record<string, Role>>, compileOpti
 
   function evaluate(set: RuleSet, stmt: AnalyzedStatement, forced: ReadonlySet<string>): Decision {
     const violation = protectedSettingViolation(stmt, forced);
-    if (violation) return { decision: 'deny', rule: 'forced-setting', message: violation };
+    if (violation) return { decision: 'deny', rule: 'forced-setting', message: violation, ...(onlySetsForced(stmt, forced) ? { ignorable: true } : {}) };
     if (stmt.kind === 'empty') return { decision: 'allow', rule: 'empty' };
     for (const rule of set.rules) {
       if (rule.matches(stmt)) return { decision: rule.action, rule: rule.name, message: rule.message };
@@ -144,4 +150,12 @@ function describe(stmt: AnalyzedStatement): string {
   const what = stmt.kinds.join('/');
   const on = stmt.tables.length > 0 ? ` on ${stmt.tables.join(', ')}` : '';
   return `${what} statement${on}`;
+}
+
+/** SET / SET LOCAL / RESET of forced settings alone (not set_config, not RESET ALL, nothing else in the statement). */
+function onlySetsForced(stmt: AnalyzedStatement, forced: ReadonlySet<string>): boolean {
+  return (
+    stmt.kind === 'set' && stmt.kinds.length === 1 && !stmt.resetsAll && stmt.functions.length === 0 &&
+    stmt.settingChanges.length > 0 && stmt.settingChanges.every((c) => forced.has(c.name)) && unwrap(stmt.node)?.[0] === 'VariableSetStmt'
+  );
 }

@@ -1,7 +1,7 @@
-export { roleSchema, databaseGrantSchema, resolveDatabaseAccess, allowsName, roleNamed, roleTable } from './roles.js';
+export { roleSchema, databaseGrantSchema, resolveDatabaseAccess, allowsName, roleNamed, roleTable, provisionPlanFor, PROVISIONED_USER } from './roles.js';
 export { grantsFor } from './grants.js';
 export type { RoleGrant } from './grants.js';
-export type { Role, RoleInput, DatabaseGrant, DatabaseAccess } from './roles.js';
+export type { Role, RoleInput, DatabaseGrant, DatabaseAccess, ProvisionPlan } from './roles.js';
 export { PolicyError } from './errors.js';
 export { analyze, analyzeExact, loadParser } from './analyze.js';
 export { STATEMENT_KINDS } from './statement.js';

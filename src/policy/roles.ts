@@ -9,6 +9,9 @@ import { reviewSchema } from './review.js';
 import { ruleSchema } from './rule-schema.js';
 import { sessionSchema } from './session-settings.js';
 
+/** The database user that stands for a role provisioned per identity and role set. */
+export const PROVISIONED_USER = 'auto';
+
 export const databaseGrantSchema = z
   .object({
     service: z.string().min(1),
@@ -16,9 +19,23 @@ export const databaseGrantSchema = z
     users: z.array(z.string().min(1)).min(1),
     /** the user a certificate gets when none is asked for; unset: the first of `users` (list them least privileged first) */
     defaultUser: z.string().min(1).optional(),
+    /** how the database user `auto` is made: a role per identity and role set (README "Provisioned database users") */
+    provision: z
+      .object({
+        /** PostgreSQL (group) roles the provisioned user is granted, and nothing else */
+        roles: z.array(z.string().min(1)).min(1),
+        /** at the last session's end: drop the role, or keep it without grants and NOLOGIN */
+        mode: z.enum(['keep', 'drop']).default('drop'),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
-  .refine((g) => g.defaultUser === undefined || g.users.includes(g.defaultUser), { message: 'defaultUser must be one of users', path: ['defaultUser'] });
+  .refine((g) => g.defaultUser === undefined || g.users.includes(g.defaultUser), { message: 'defaultUser must be one of users', path: ['defaultUser'] })
+  .refine((g) => g.users.includes(PROVISIONED_USER) === (g.provision !== undefined), {
+    message: `a grant lists the user "auto" exactly when it says how to provision it (provision: {roles, mode})`,
+    path: ['provision'],
+  });
 
 export const roleSchema = z
   .object({
@@ -118,4 +135,26 @@ export function resolveDatabaseAccess(
 
 export function allowsName(list: readonly string[], value: string): boolean {
   return allows(list, value);
+}
+
+export interface ProvisionPlan {
+  roles: string[];
+  mode: 'keep' | 'drop';
+}
+
+/**
+ * What the provisioned user of `service` gets for these roles: the union of their grants' provision roles. Modes
+ * that disagree resolve to drop, which leaves nothing behind. Undefined when no role provisions on `service`.
+ */
+export function provisionPlanFor(roles: Record<string, Role>, roleNames: readonly string[], service: string): ProvisionPlan | undefined {
+  const granted = new Set<string>();
+  let mode: ProvisionPlan['mode'] | undefined;
+  for (const roleName of roleNames) {
+    for (const grant of roleNamed(roles, roleName)?.databases ?? []) {
+      if ((grant.service !== service && grant.service !== '*') || !grant.provision) continue;
+      grant.provision.roles.forEach((r) => granted.add(r));
+      mode = mode === 'drop' || grant.provision.mode === 'drop' ? 'drop' : 'keep';
+    }
+  }
+  return mode ? { roles: [...granted].sort(), mode } : undefined;
 }

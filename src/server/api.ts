@@ -8,16 +8,15 @@ import type { Store } from '../store/index.js';
 import type { Role } from '../policy/index.js';
 import { LoginSessionError, type LoginSession, type LoginSessions } from './login-sessions.js';
 import { CertIssueError, type TaskCertIssuer } from './task-certs.js';
-import { parseTimeOrAgo, DurationError } from './duration.js';
+import { parseDuration, parseTimeOrAgo, DurationError } from './duration.js';
 import { AccessRequestError, publicView, type AccessRequests } from './access-requests.js';
 import { LockError, type Locks } from './locks.js';
-import { parseDuration } from './duration.js';
 import type { LimitsConfig } from './config.js';
 import { ActionLimits, LimitError } from './rate-limit.js';
 import { DeviceLogins } from './device-logins.js';
 import { admitConnections } from './http-admission.js';
-import type { Admission } from '../gateway/index.js';
 import { localDeniedBody, recordLocalDenial } from './local-denied.js';
+import { registerMaskingPlan } from './masking-plan.js';
 
 export interface ApiDeps {
   cluster: string;
@@ -37,14 +36,6 @@ export interface ApiDeps {
   store: Store;
   limits: LimitsConfig;
   log: boolean;
-}
-
-export interface RunningApi {
-  app: FastifyInstance;
-  url: string;
-  /** connections before their first request (for logs and tests) */
-  admission: Admission;
-  deviceLogins: DeviceLogins;
 }
 
 /** An API error: HTTP status plus a stable code and a one-line message the CLI prints as is. */
@@ -71,7 +62,7 @@ const tokenBody = z.object({ token: z.string().min(1).max(20_000) });
 const pollBody = z.object({ loginId: z.string().min(1).max(100) });
 const roleRequestBody = z.object({ role: z.string().min(1).max(200), reason: z.string().max(2000) });
 const denyBody = z.object({ reason: z.string().max(2000).optional() });
-const lockBody = z.object({ user: z.string().min(1).max(200).optional(), task: z.string().min(1).max(200).optional(), reason: z.string().max(2000), ttl: z.string().max(20).optional() });
+const lockBody = z.object({ user: z.string().min(1).max(200).optional(), task: z.string().min(1).max(200).optional(), reason: z.string().max(2000), ttl: z.string().max(20).optional(), future: z.boolean().optional() });
 const requestsQuery = z.object({ state: z.enum(['pending', 'approved', 'denied', 'expired']).optional() });
 const auditQuery = z.object({
   user: z.string().optional(),
@@ -98,7 +89,7 @@ const DEVICE_LOGIN_WAIT_MS = 20_000;
 /** Socket inactivity allowed while a request is being answered: longer than the device login's long poll. */
 const CONNECTION_TIMEOUT_MS = 3 * DEVICE_LOGIN_WAIT_MS;
 
-export async function startApi(deps: ApiDeps, listen: { host: string; port: number }): Promise<RunningApi> {
+export async function startApi(deps: ApiDeps, listen: { host: string; port: number }): Promise<{ app: FastifyInstance; url: string }> {
   const limits = deps.limits.api;
   const requestTimeout = parseDuration(limits.requestTimeout);
   const app = Fastify({
@@ -113,7 +104,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
   });
   // node checks headersTimeout <= requestTimeout; headers alone get no longer than the whole request.
   app.server.headersTimeout = requestTimeout;
-  const admission = admitConnections(app.server, { ...limits.unauthenticated, timeoutMs: parseDuration(limits.unauthenticated.timeout) });
+  admitConnections(app.server, { ...limits.unauthenticated, timeoutMs: parseDuration(limits.unauthenticated.timeout) });
 
   const deviceLogins = new DeviceLogins(deps.limits.pendingDeviceLogins);
   app.addHook('onClose', async () => deviceLogins.close());
@@ -264,6 +255,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
 
   // Any logged-in proxy may report against its own identity: the event is written as the caller.
   app.post('/v1/audit/local-denied', async (req) => recordLocalDenial(deps.audit, await authed(req), parse(localDeniedBody, req.body)));
+  registerMaskingPlan(app, { authed, audit: deps.audit, roles: deps.roles });
 
   app.get('/v1/sessions/:sid/recording', async (req) => {
     mayAudit(await authed(req));
@@ -305,7 +297,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
     const s = await authed(req);
     mayAudit(s);
     const body = parse(lockBody, req.body);
-    return deps.locks.create(s.identity, { ...(body.user ? { user: body.user } : {}), ...(body.task ? { task: body.task } : {}) }, body.reason, body.ttl);
+    return deps.locks.create(s.identity, { ...(body.user ? { user: body.user } : {}), ...(body.task ? { task: body.task } : {}) }, body.reason, body.ttl, body.future);
   });
 
   app.get('/v1/locks', async (req) => {
@@ -323,5 +315,5 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
   await app.listen({ host: listen.host, port: listen.port });
   const port = (app.server.address() as { port: number }).port;
   const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
-  return { app, url: `https://${host}:${port}`, admission, deviceLogins };
+  return { app, url: `https://${host}:${port}` };
 }

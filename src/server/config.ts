@@ -27,13 +27,29 @@ const secretRef = z.union([
   z.object({ password: z.string() }).strict(),
 ]);
 
+/** The provisioning admin: its name, its secret (as secretRef), where it connects, and what tells its roles apart. */
+const adminFields = {
+  user: z.string().min(1),
+  /** the database the admin connects to for role changes; default postgres */
+  database: z.string().min(1).default('postgres'),
+  /** goes into each provisioned role's name hash and marker; default `<cluster>/<service>` */
+  scope: z.string().min(1).optional(),
+};
+const adminSchema = z.union([
+  z.object({ ...adminFields, passwordEnv: z.string().min(1) }).strict(),
+  z.object({ ...adminFields, passwordFile: z.string().min(1) }).strict(),
+  z.object({ ...adminFields, password: z.string() }).strict(),
+]);
+
 const databaseSchema = z
   .object({
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(1).max(65535).default(5432),
     sslmode: z.enum(['disable', 'require', 'verify-full']).default('disable'),
     sslRootCert: z.string().optional(),
-    credentials: z.record(z.string(), secretRef),
+    credentials: z.record(z.string(), secretRef).default({}),
+    /** a user with CREATEROLE that provisions the database user `auto` (README "Provisioned database users") */
+    admin: adminSchema.optional(),
   })
   .strict();
 
@@ -208,6 +224,8 @@ function checkReferences(cfg: Config, source: string): Config {
     role.databases.forEach((g, i) => {
       if (g.service !== '*' && !cfg.databases[g.service]) {
         problems.push(`${source}: roles.${name}.databases.${i}.service: database "${g.service}" is not defined under databases`);
+      } else if (g.provision && g.service !== '*' && !cfg.databases[g.service]!.admin) {
+        problems.push(`${source}: roles.${name}.databases.${i}.provision: database "${g.service}" has no admin to provision users with (databases.${g.service}.admin)`);
       }
     });
     role.review?.databases.forEach((d, i) => {

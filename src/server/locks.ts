@@ -16,6 +16,17 @@ export class LockError extends Error {
   }
 }
 
+/**
+ * Whether `lock` covers this identity or task. A task lock names a task id, or words of its text: it matches the
+ * id exactly or, case-insensitively, inside the task's text, as `audit search --task` does.
+ */
+export function lockCovers(lock: LockRecord, identity: string, task?: { id: string; reason?: string }): boolean {
+  if (lock.target.user !== undefined) return lock.target.user === identity;
+  const t = lock.target.task;
+  if (t === undefined || !task) return false;
+  return task.id === t || (task.reason !== undefined && task.reason.toLowerCase().includes(t.toLowerCase()));
+}
+
 export class Locks {
   private active: LockRecord[] = [];
 
@@ -40,10 +51,11 @@ export class Locks {
     for (const l of this.active) if (!known.has(l.id)) this.onLock(l);
   }
 
-  /** The lock covering this identity or task, if any (expired locks are ignored). */
-  find(identity: string, taskId?: string): LockRecord | undefined {
+  /** The lock covering this identity or task (by id, or by its text when given), if any; expired locks are ignored. */
+  find(identity: string, taskId?: string, taskReason?: string): LockRecord | undefined {
     const t = new Date().toISOString();
-    return this.active.find((l) => (!l.expiresAt || l.expiresAt > t) && ((l.target.user && l.target.user === identity) || (l.target.task && l.target.task === taskId)));
+    const task = taskId !== undefined ? { id: taskId, ...(taskReason !== undefined ? { reason: taskReason } : {}) } : undefined;
+    return this.active.find((l) => (!l.expiresAt || l.expiresAt > t) && lockCovers(l, identity, task));
   }
 
   list(): LockRecord[] {
@@ -57,10 +69,15 @@ export class Locks {
     if (lock) throw new LockError('AGENTDB_ERR_LOCK_LOCKED', `${by.name} is locked by ${lock.createdBy}: ${lock.reason}; someone else must lift it`, 403);
   }
 
-  async create(by: Identity, target: { user?: string; task?: string }, reason: string, ttl?: string): Promise<LockRecord> {
+  /**
+   * Places a lock. One that matches no identity or task the audit log has seen is refused (a typo would otherwise
+   * lock nothing and say it did), unless `future` says it is meant for ones not seen yet.
+   */
+  async create(by: Identity, target: { user?: string; task?: string }, reason: string, ttl?: string, future = false): Promise<LockRecord> {
     this.refuseLocked(by);
     if (!target.user === !target.task) throw new LockError('AGENTDB_ERR_LOCK_TARGET', 'lock either --user or --task');
     if (!reason.trim()) throw new LockError('AGENTDB_ERR_LOCK_REASON', 'say why with --reason');
+    if (!future) await this.refuseUnseen(target);
     const until = ttl === undefined ? undefined : new Date(Date.now() + parseDuration(ttl));
     // A duration past the calendar (a few hundred thousand years) is a typo, not a lock that never ends.
     if (until && Number.isNaN(until.getTime())) throw new LockError('AGENTDB_ERR_LOCK_TTL', `--ttl ${ttl} is too long; leave it out for a lock until unlock`);
@@ -77,6 +94,13 @@ export class Locks {
     await this.audit.write([{ type: 'lock.created', identity: { name: by.name, kind: by.kind, roles: by.roles }, message: reason, details: { lock: lock.id, target: lock.target, ...(lock.expiresAt ? { expiresAt: lock.expiresAt } : {}) } }]);
     this.onLock(lock);
     return lock;
+  }
+
+  private async refuseUnseen(target: { user?: string; task?: string }): Promise<void> {
+    const seen = await this.audit.search({ ...(target.user !== undefined ? { user: target.user } : { task: target.task! }), limit: 1 });
+    if (seen.length > 0) return;
+    const what = target.user !== undefined ? `no identity named "${target.user}"` : `no task with id or text "${target.task}"`;
+    throw new LockError('AGENTDB_ERR_LOCK_NO_MATCH', `${what} appears in the audit log, so the lock would stop nothing now; add --future to lock only ones to come`, 404);
   }
 
   async remove(by: Identity, id: string): Promise<void> {

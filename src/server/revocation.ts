@@ -3,6 +3,7 @@
 // plane sharing the store does, or someone revokes in the store by hand, a sweep finds it within SWEEP_MS.
 import type { Gateway, GatewayLogger } from '../gateway/index.js';
 import type { LockRecord } from '../store/index.js';
+import { lockCovers } from './locks.js';
 
 /** Half a second, so that revocation from anywhere ends open sessions within a second. */
 export const REVOCATION_SWEEP_MS = 500;
@@ -29,7 +30,7 @@ export class Revocation {
   /** Ends the open sessions a lock covers. */
   endLocked(lock: LockRecord): void {
     this.gateway?.terminateWhere(
-      (ctx) => ctx.identity.name === lock.target.user || ctx.task.id === lock.target.task,
+      (ctx) => lockCovers(lock, ctx.identity.name, ctx.task),
       `locked by ${lock.createdBy}: ${lock.reason}`,
     );
   }

@@ -6,15 +6,15 @@ import { CertificateAuthority } from '../ca/index.js';
 import { AuditLog } from '../audit/index.js';
 import { openPostgresStore, openSqliteStore, startSqliteWriter, type BulkWriter, type Store } from '../store/index.js';
 import { OidcLogin } from '../identity/index.js';
-import { Gateway, type GatewayDatabase } from '../gateway/index.js';
-import { loadParser, compilePolicy, sessionSettingsFor, budgetFor, reviewTimeoutFor, roleTable, holdByEffect, rowsOverFor } from '../policy/index.js';
+import { Gateway, Provisioner, type GatewayDatabase } from '../gateway/index.js';
+import { loadParser, compilePolicy, sessionSettingsFor, budgetFor, reviewTimeoutFor, roleTable, holdByEffect, rowsOverFor, provisionPlanFor } from '../policy/index.js';
 import { ConfigError, resolveSecret, splitHostPort, type Config } from './config.js';
 import { parseDuration } from './duration.js';
 import { LoginSessions } from './login-sessions.js';
 import { TaskCertIssuer } from './task-certs.js';
 import { startApi } from './api.js';
 import { AccessRequests } from './access-requests.js';
-import { Locks } from './locks.js';
+import { Locks, lockCovers } from './locks.js';
 import { Revocation } from './revocation.js';
 import { Webhook } from './webhook.js';
 import { compileMasking, loadOrCreateHashKey, type MaskingBlockInput, type MaskingPolicy } from '../masking/index.js';
@@ -80,11 +80,18 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   for (const [name, db] of Object.entries(config.databases)) {
     const credentials: Record<string, string> = {};
     for (const [user, ref] of Object.entries(db.credentials)) credentials[user] = await resolveSecret(ref, `databases.${name}.credentials.${user}`);
-    databases[name] = {
-      target: { host: db.host, port: db.port, sslmode: db.sslmode, ...(db.sslRootCert ? { sslRootCert: db.sslRootCert } : {}) },
-      credentials,
-    };
+    const target = { host: db.host, port: db.port, sslmode: db.sslmode, ...(db.sslRootCert ? { sslRootCert: db.sslRootCert } : {}) };
+    // The provisioning admin (README "Provisioned database users"); what a crash left behind is cleaned before any session.
+    const provisioner = db.admin
+      ? new Provisioner(target, { user: db.admin.user, password: await resolveSecret(db.admin, `databases.${name}.admin`), database: db.admin.database }, db.admin.scope ?? `${config.cluster}/${name}`, log)
+      : undefined;
+    if (provisioner) {
+      const cleaned = await provisioner.cleanLeftovers();
+      if (cleaned.length) log.info({ database: name, roles: cleaned }, 'provisioned roles left by an earlier run cleaned');
+    }
+    databases[name] = { target, credentials, ...(provisioner ? { provisioner } : {}) };
   }
+  const provisioners = Object.values(databases).flatMap((d) => d.provisioner ?? []);
 
   // Masking is compiled once per combination of roles; the hash strategy's key lives in the data directory (0600).
   const hashKey = await loadOrCreateHashKey(dataDir);
@@ -105,7 +112,14 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   // Revocation reaches open sessions: a lock ends the sessions it covers, an ended login the sessions its
   // certificates opened (revocation.ts; it sweeps the gateway once the gateway is up).
   const revocation = new Revocation(log);
-  const locks = new Locks(store, audit, (lock) => revocation.endLocked(lock));
+  const locks = new Locks(store, audit, (lock) => {
+    // Backends of provisioned users end at PostgreSQL too, whatever they are running, and a user lock disables the
+    // roles; lockOut reads the covered sessions before the gateway ends them.
+    for (const p of provisioners) {
+      void p.lockOut(lock.target, (identity, task) => lockCovers(lock, identity, task)).catch((err: Error) => log.warn({ err: err.message, lock: lock.id }, 'lock could not reach provisioned database users'));
+    }
+    revocation.endLocked(lock);
+  });
   await locks.load();
   const sessions = new LoginSessions(store, parseDuration(config.auth.sessionTtl), (id) => revocation.endLogin(id));
   const requests = new AccessRequests(store, audit, roles, locks, webhook);
@@ -117,8 +131,8 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     audit,
     recordings: writer,
     isLoginSessionActive: (id) => sessions.isActive(id),
-    lockFor: (identity, taskId) => {
-      const l = locks.find(identity, taskId);
+    lockFor: (identity, taskId, taskReason) => {
+      const l = locks.find(identity, taskId, taskReason);
       return l ? `locked by ${l.createdBy}: ${l.reason}` : undefined;
     },
     // application_name carries "agentdb <sid> <identity>" into pg_stat_activity: nobody may overwrite it.
@@ -131,6 +145,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       reviewTimeoutMs: reviewTimeoutFor(roles, ctx.identity.roles, parseDuration),
       rowsOver: rowsOverFor(roles, ctx.identity.roles),
       masking: maskingFor(ctx.identity.roles),
+      provision: provisionPlanFor(roles, ctx.identity.roles, ctx.db.service),
     }),
     review: async (ctx, held, timeoutMs) => {
       const o = await requests.hold({ sid: ctx.sid, identity: ctx.identity, task: ctx.task, db: ctx.db, statement: held }, timeoutMs);
@@ -190,6 +205,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       await api.app.close();
       revocation.stop();
       await gateway.close();
+      await Promise.all(provisioners.map((p) => p.close()));
       await audit.close();
       await writer.close();
       await store.close();

@@ -28,10 +28,10 @@ export interface TestCluster {
 
 let counter = 0;
 
-export async function startTestCluster(name: string, configure?: (config: Config) => void): Promise<TestCluster> {
+export async function startTestCluster(name: string, configure?: (config: Config) => void, options: { provisionAgent?: boolean } = {}): Promise<TestCluster> {
   const dataDir = await mkdtemp(path.join(tmpdir(), `agentdb-${name}-`));
   const database = `${name.replace(/[^a-z0-9]/g, '_')}_${process.pid}_${counter++}`;
-  const cluster = await startDevCluster({ dataDir, version: 'test', adminUrl: inject('pgAdminUrl'), databaseName: database, ...(configure ? { configure } : {}) });
+  const cluster = await startDevCluster({ dataDir, version: 'test', adminUrl: inject('pgAdminUrl'), databaseName: database, ...(configure ? { configure } : {}), ...options });
   const homes: string[] = [];
   return {
     cluster,

@@ -31,6 +31,8 @@ export interface CertSpec {
   traits?: Record<string, string[]>;
   /** database users the certificate allows; default ['app_rw'] */
   users?: string[];
+  /** database service; default customers */
+  service?: string;
   /** database names the certificate allows; default [the suite's sample database] */
   names?: string[];
   reason?: string;
@@ -64,7 +66,7 @@ export async function issueTaskCert(tc: TestCluster, ca: CertificateAuthority, s
     task: { id: `tsk_${randomBytes(9).toString('base64url')}`, reason: spec.reason ?? `gateway test as ${spec.identity}` },
     requester: spec.identity,
     roles: spec.roles ?? ['support'],
-    db: { service: 'customers', names: spec.names ?? [tc.database], users: spec.users ?? ['app_rw'] },
+    db: { service: spec.service ?? 'customers', names: spec.names ?? [tc.database], users: spec.users ?? ['app_rw'] },
     traits: spec.traits ?? { region: ['eu'] },
     loginSession: spec.loginSession ?? (await addLoginSession(tc, spec.identity)),
   };

@@ -336,7 +336,7 @@ describe('every execution by name is decided and audited with its text', () => {
     expect(events.some((e) => e.type === 'db.session.query' && e.statement?.sql === "SELECT 'second'")).toBe(false);
   });
 
-  test('an UPDATE held for review and prepared by SQL is held again when a protocol Bind/Execute runs it', async () => {
+  test('an UPDATE held for review and prepared by SQL is held again when a protocol Bind/Execute or a SQL EXECUTE runs it', async () => {
     const { w } = await session(agentCert);
     const sql = "PREPARE bt_upd AS UPDATE bt_people SET note = 'changed' WHERE id = 2";
     try {
@@ -354,6 +354,12 @@ describe('every execution by name is decided and audited with its text', () => {
       const [denied] = errors(await w.until('Z'));
       expect(denied?.code).toBe('42501');
       expect(denied?.message).toMatch(/denied by agentdb policy/);
+
+      // SQL EXECUTE of the name (kind execute, which a rule allows) is held as the statement it runs.
+      w.send(serialize.query('EXECUTE bt_upd'));
+      const third = await pendingRequest('EXECUTE bt_upd', []);
+      await decide('deny', third);
+      expect(errors(await w.until('Z'))[0]?.code).toBe('42501');
     } finally {
       w.close();
     }

@@ -192,7 +192,7 @@ describe('a probe that cannot count holds the statement for a person', () => {
 
   test.each([
     { sql: (id: number) => `UPDATE orders SET status = DEFAULT WHERE id = ${id} /* default */`, tag: '/* default */', why: /it sets a column to its default/ },
-    { sql: (id: number) => `WITH u AS (UPDATE orders SET status = 'cte' WHERE id = ${id} RETURNING id) SELECT count(*) FROM u /* cte */`, tag: '/* cte */', why: /only a plain UPDATE, DELETE or MERGE is counted/ },
+    { sql: (id: number) => `WITH u AS (UPDATE orders SET status = 'cte' WHERE id = ${id} RETURNING id) SELECT count(*) FROM u /* cte */`, tag: '/* cte */', why: /it changes rows in a WITH clause as well/ },
     { sql: (id: number) => `UPDATE orders SET status = 'trig' WHERE id = ${id} /* trigger */`, tag: '/* trigger */', why: /trigger effect_touch runs on orders/, trigger: true },
   ])('not run to be counted, but held: $tag', async ({ sql, tag, why, trigger }) => {
     const { mine } = await orderIds();

@@ -112,14 +112,24 @@ describe('masking: reports', () => {
   test('reads masked: a masked table read or written, a tainted output column, an unknown flow', () => {
     const reads = (sql: string) => {
       const s = stmt(sql);
-      return readsMasked(analyzeMaskedFlow(s, policy), [...s.reads, ...s.writes], policy);
+      return readsMasked(analyzeMaskedFlow(s, policy), s, policy);
     };
-    expect(reads('SELECT id FROM customers')).toBe(true);
+    // Read by known code only: its errors of class 42 (the statement's own words) are kept, the rest withheld.
+    expect(reads('SELECT id FROM customers')).toBe('known-code');
+    expect(reads('SELECT ssn FROM customers WHERE id = 1')).toBe('known-code');
     expect(reads("UPDATE customers SET name = 'x' WHERE id = 1")).toBe(true);
     expect(reads('SELECT some_function(1)')).toBe(true);
     expect(reads('SELECT id, total FROM orders')).toBe(false);
     expect(reads('SELECT 1')).toBe(false);
-    expect(readsMasked(undefined, [], policy)).toBe(true);
+    expect(readsMasked(undefined, { reads: [], writes: [] }, policy)).toBe(true);
+  });
+
+  test('known code keeps errors of the statement\'s own analysis (SQLSTATE class 42) and withholds the rest', () => {
+    const undefinedColumn = [{ code: 'S', value: 'ERROR' }, { code: 'C', value: '42703' }, { code: 'M', value: 'column "no_such_column" does not exist' }];
+    expect(maskReport(undefinedColumn, noDetectors, 'known-code', true)).toBeUndefined();
+    expect(maskReport(undefinedColumn, noDetectors, true, true)?.find((f) => f.code === 'M')?.value).toBe(WITHHELD_ERROR);
+    const runtime = [{ code: 'S', value: 'ERROR' }, { code: 'C', value: '22P02' }, { code: 'M', value: 'invalid input syntax for type integer: "123-45-6789"' }];
+    expect(maskReport(runtime, noDetectors, 'known-code', true)?.find((f) => f.code === 'M')?.value).toBe(WITHHELD_ERROR);
   });
 });
 

@@ -18,7 +18,7 @@ export function register(program: Command): void {
       // The server side (embedded PostgreSQL, the IdP) loads only for the commands that run it.
       const { startDevCluster } = await import('../../server/index.js');
       process.stdout.write('Starting PostgreSQL, the OpenID provider, the control plane and the gateway...\n');
-      const cluster = await startDevCluster({ dataDir: opts.dataDir, version: VERSION, ports: DEMO_PORTS });
+      const cluster = await startDevCluster({ dataDir: opts.dataDir, version: VERSION, ports: DEMO_PORTS, provisionAgent: true });
       const { info } = cluster;
       // Point the CLI at the demo, as `tsh login --proxy` would: later commands need no flags.
       const current = await readProfile().catch(() => undefined);

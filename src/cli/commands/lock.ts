@@ -10,12 +10,13 @@ export function register(program: Command): void {
     .command('lock')
     .description('stop an identity or a task now: no new certificates or sessions; open sessions end')
     .option('--user <name>', 'identity to lock')
-    .option('--task <id>', 'task id to lock')
+    .option('--task <id-or-text>', 'task to lock: its id, or words of its text (as audit search --task matches)')
     .option('--reason <text>', 'why; shown to whoever is locked out')
     .option('--ttl <duration>', 'lift the lock by itself after this long')
+    .option('--future', 'lock even though no such identity or task has been seen yet (only ones to come)')
     .option('--list', 'list active locks')
     .option('--format <format>', 'text or json', 'text')
-    .action(async (o: { user?: string; task?: string; reason?: string; ttl?: string; list?: boolean; format: string }) => {
+    .action(async (o: { user?: string; task?: string; reason?: string; ttl?: string; future?: boolean; list?: boolean; format: string }) => {
       if (o.list) {
         const { locks } = await ApiClient.use((api) => api.get<{ locks: LockView[] }>('/v1/locks'));
         if (o.format === 'json') return locks.forEach((l) => printJson(l));
@@ -26,9 +27,9 @@ export function register(program: Command): void {
       }
       if (!o.user === !o.task) throw new UsageError('lock either --user U or --task T');
       if (!o.reason) throw new UsageError('say why with --reason TEXT');
-      const lock = await ApiClient.use((api) => api.post<LockView>('/v1/locks', { ...(o.user ? { user: o.user } : {}), ...(o.task ? { task: o.task } : {}), reason: o.reason, ...(o.ttl ? { ttl: o.ttl } : {}) }));
+      const lock = await ApiClient.use((api) => api.post<LockView>('/v1/locks', { ...(o.user ? { user: o.user } : {}), ...(o.task ? { task: o.task } : {}), reason: o.reason, ...(o.ttl ? { ttl: o.ttl } : {}), ...(o.future ? { future: true } : {}) }));
       if (o.format === 'json') printJson(lock);
-      else process.stdout.write(`Locked ${o.user ? `user ${o.user}` : `task ${o.task}`} (${lock.id}); undo with agentdb unlock ${lock.id}\n`);
+      else process.stdout.write(`Locked ${o.user ? `user ${o.user}` : `tasks whose id is, or whose text contains, "${o.task}"`}${o.future ? ' (from now on)' : ''} (${lock.id}); undo with agentdb unlock ${lock.id}\n`);
     });
 
   program

@@ -19,7 +19,7 @@ export function register(program: Command): void {
       if (!opts.dev && !opts.config) throw new UsageError('give --config FILE, or --dev for a development cluster');
       if (opts.dev) {
         const dataDir = opts.dataDir ?? path.join(agentdbHome(), 'dev');
-        const cluster = await startDevCluster({ dataDir, version: VERSION, log: !!opts.log });
+        const cluster = await startDevCluster({ dataDir, version: VERSION, log: !!opts.log, provisionAgent: true });
         process.stdout.write(JSON.stringify({ ready: true, devFile: cluster.devFile, server: cluster.info.server, gateway: cluster.info.gateway }) + '\n');
         await waitForShutdown(cluster.close);
         return;

@@ -2,13 +2,24 @@
 // exactly the rules the demo runs (test/fixtures/policy-corpus.yaml).
 import type { RoleInput } from '../../policy/index.js';
 
-/** The demo roles, for the sample database `database` (behind the database service "customers"). */
-export function demoRoles(database: string): Record<string, RoleInput> {
+/** The PostgreSQL group role the demo agent's provisioned user is granted (dev-cluster.ts creates it). */
+export const DEMO_AGENT_GROUP = 'customers_agent';
+
+/**
+ * The demo roles, for the sample database `database` (behind the database service "customers"). With
+ * `provisionAgent`, the demo agent logs in as a database user made for it per session (README "Provisioned
+ * database users"); otherwise as the shared app_rw.
+ */
+export function demoRoles(database: string, provisionAgent = false): Record<string, RoleInput> {
   return {
     'demo-agent': {
       description: 'what an AI agent may do on the sample database',
       maxTtl: '1h',
-      databases: [{ service: 'customers', names: [database], users: ['app_rw'] }],
+      databases: [
+        provisionAgent
+          ? { service: 'customers', names: [database], users: ['auto'], provision: { roles: [DEMO_AGENT_GROUP], mode: 'drop' } }
+          : { service: 'customers', names: [database], users: ['app_rw'] },
+      ],
       // The shipped agent rules (no DDL/DCL, DO, CALL, COPY PROGRAM/file, role changes, server functions;
       // UPDATE/DELETE without WHERE held for review) come before these.
       defaults: 'agent-safe',
@@ -36,7 +47,7 @@ export function demoRoles(database: string): Record<string, RoleInput> {
           action: 'allow',
           match: {
             kinds: ['select', 'copy-out', 'explain'],
-            reads: ['public.customers', 'public.orders', 'pg_catalog.*', 'information_schema.*'],
+            reads: ['public.customers', 'public.orders', 'public.orders_id_seq', 'pg_catalog.*', 'information_schema.*'],
           },
         },
         {

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { startDevIdp, type DevIdp, type DevIdpClient } from '../../identity/index.js';
 import { configSchema, type Config } from '../config.js';
 import { startServer, type RunningServer } from '../services.js';
-import { demoRoles } from './demo-roles.js';
+import { DEMO_AGENT_GROUP, demoRoles } from './demo-roles.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
 import { loadSampleData } from './sample-data.js';
 
@@ -22,6 +22,8 @@ export interface DevClusterOptions {
   databaseName?: string;
   fast?: boolean;
   log?: boolean;
+  /** the demo agent logs in as a database user provisioned for it (`agentdb demo`, `--dev`); default: the shared app_rw */
+  provisionAgent?: boolean;
   /** adjusts the generated config before the server starts (tests: shorter review timeouts, a webhook) */
   configure?: (config: Config) => void;
 }
@@ -55,8 +57,18 @@ export function devDatabasePassword(adminUrl: string, role: string): string {
   return createHmac('sha256', superuserPassword).update(`agentdb dev database user ${role}`).digest('base64url');
 }
 
-/** The database users the gateway logs in as, and what each may do in PostgreSQL itself. */
-async function prepareDatabase(adminUrl: string, database: string, passwords: Record<'app_rw' | 'app_ro', string>): Promise<void> {
+/** The admin that provisions database users (CREATEROLE; README "Provisioned database users"). */
+export const DEV_PROVISIONING_ADMIN = 'agentdb_admin';
+
+/**
+ * The database users the gateway logs in as, and what each may do in PostgreSQL itself. The demo agent's
+ * provisioned users get DEMO_AGENT_GROUP: every customers column but ssn (PostgreSQL refuses it, 42501, even if
+ * the gateway's masking were off: no agent task needs an SSN, even redacted; email, phone and card number stay
+ * readable, masked by the gateway, because their domain and last digits are useful), orders to read, insert and
+ * update (no DELETE, no DDL: what the gateway's rules allow, and no more), within the row-level security on
+ * orders that sample-data.ts sets up.
+ */
+async function prepareDatabase(adminUrl: string, database: string, passwords: Record<'app_rw' | 'app_ro' | typeof DEV_PROVISIONING_ADMIN, string>): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
@@ -67,8 +79,12 @@ async function prepareDatabase(adminUrl: string, database: string, passwords: Re
     for (const [role, password] of Object.entries(passwords)) {
       const r = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
       const verb = r.rowCount === 0 ? 'CREATE' : 'ALTER';
-      await admin.query(`${verb} ROLE ${role} LOGIN PASSWORD ${admin.escapeLiteral(password)}`);
+      await admin.query(`${verb} ROLE ${role} LOGIN ${role === DEV_PROVISIONING_ADMIN ? 'CREATEROLE ' : ''}PASSWORD ${admin.escapeLiteral(password)}`);
     }
+    const group = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [DEMO_AGENT_GROUP]);
+    if (group.rowCount === 0) await admin.query(`CREATE ROLE ${DEMO_AGENT_GROUP} NOLOGIN`);
+    // The admin grants the group to the users it makes, and ends their backends on a lock.
+    await admin.query(`GRANT ${DEMO_AGENT_GROUP} TO ${DEV_PROVISIONING_ADMIN} WITH ADMIN OPTION; GRANT pg_signal_backend TO ${DEV_PROVISIONING_ADMIN}`);
   } finally {
     await admin.end();
   }
@@ -84,7 +100,12 @@ async function prepareDatabase(adminUrl: string, database: string, passwords: Re
       GRANT SELECT ON ALL TABLES IN SCHEMA public TO app_rw, app_ro;
       GRANT INSERT, UPDATE, DELETE ON orders TO app_rw;
       GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO app_rw;
-      GRANT CREATE ON SCHEMA public TO app_rw;`);
+      GRANT CREATE ON SCHEMA public TO app_rw;
+      GRANT CONNECT ON DATABASE ${db.escapeIdentifier(database)} TO ${DEMO_AGENT_GROUP};
+      GRANT USAGE ON SCHEMA public TO ${DEMO_AGENT_GROUP};
+      GRANT SELECT (id, name, email, phone, card_number, region) ON customers TO ${DEMO_AGENT_GROUP};
+      GRANT SELECT, INSERT, UPDATE ON orders TO ${DEMO_AGENT_GROUP};
+      GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${DEMO_AGENT_GROUP};`);
   } finally {
     await db.end();
   }
@@ -107,7 +128,11 @@ export async function startDevCluster(opts: DevClusterOptions): Promise<DevClust
       closers.push(() => pgServer!.stop());
       adminUrl = pgServer.adminUrl();
     }
-    const dbPasswords = { app_rw: devDatabasePassword(adminUrl, 'app_rw'), app_ro: devDatabasePassword(adminUrl, 'app_ro') };
+    const dbPasswords = {
+      app_rw: devDatabasePassword(adminUrl, 'app_rw'),
+      app_ro: devDatabasePassword(adminUrl, 'app_ro'),
+      [DEV_PROVISIONING_ADMIN]: devDatabasePassword(adminUrl, DEV_PROVISIONING_ADMIN),
+    } as Record<'app_rw' | 'app_ro' | typeof DEV_PROVISIONING_ADMIN, string>;
     await prepareDatabase(adminUrl, database, dbPasswords);
     const pgUrl = new URL(adminUrl);
 
@@ -140,12 +165,14 @@ export async function startDevCluster(opts: DevClusterOptions): Promise<DevClust
           { match: { claim: 'client_id', values: ['demo-reviewer'] }, kind: 'bot', roles: ['reviewer'] },
         ],
       },
-      roles: demoRoles(database),
+      roles: demoRoles(database, !!opts.provisionAgent),
       databases: {
         customers: {
           host: pgUrl.hostname,
           port: Number(pgUrl.port),
           credentials: { app_rw: { password: dbPasswords.app_rw }, app_ro: { password: dbPasswords.app_ro } },
+          // Scoped by database: test clusters sharing one PostgreSQL never clean up each other's provisioned users.
+          admin: { user: DEV_PROVISIONING_ADMIN, password: dbPasswords[DEV_PROVISIONING_ADMIN], database: pgUrl.pathname.slice(1) || 'postgres', scope: `agentdb-dev/${database}` },
         },
       },
     });
