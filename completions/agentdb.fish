@@ -7,6 +7,7 @@ complete -c agentdb -n '__fish_use_subcommand' -a logout
 complete -c agentdb -n '__fish_use_subcommand' -a status
 complete -c agentdb -n '__fish_use_subcommand' -a proxy
 complete -c agentdb -n '__fish_use_subcommand' -a exec
+complete -c agentdb -n '__fish_use_subcommand' -a mcp
 complete -c agentdb -n '__fish_use_subcommand' -a play
 complete -c agentdb -n '__fish_use_subcommand' -a audit
 complete -c agentdb -n '__fish_use_subcommand' -a request
@@ -43,6 +44,11 @@ complete -c agentdb -n '__fish_seen_subcommand_from exec' -l task
 complete -c agentdb -n '__fish_seen_subcommand_from exec' -l ttl
 complete -c agentdb -n '__fish_seen_subcommand_from exec' -l port
 complete -c agentdb -n '__fish_seen_subcommand_from exec' -l socket
+complete -c agentdb -n '__fish_seen_subcommand_from mcp' -l db
+complete -c agentdb -n '__fish_seen_subcommand_from mcp' -l db-user
+complete -c agentdb -n '__fish_seen_subcommand_from mcp' -l db-name
+complete -c agentdb -n '__fish_seen_subcommand_from mcp' -l task
+complete -c agentdb -n '__fish_seen_subcommand_from mcp' -l ttl
 complete -c agentdb -n '__fish_seen_subcommand_from play' -l format
 complete -c agentdb -n '__fish_seen_subcommand_from play' -l speed
 complete -c agentdb -n '__fish_seen_subcommand_from audit' -a search
@@ -74,5 +80,6 @@ complete -c agentdb -n '__fish_seen_subcommand_from lock' -l user
 complete -c agentdb -n '__fish_seen_subcommand_from lock' -l task
 complete -c agentdb -n '__fish_seen_subcommand_from lock' -l reason
 complete -c agentdb -n '__fish_seen_subcommand_from lock' -l ttl
+complete -c agentdb -n '__fish_seen_subcommand_from lock' -l future
 complete -c agentdb -n '__fish_seen_subcommand_from lock' -l list
 complete -c agentdb -n '__fish_seen_subcommand_from lock' -l format

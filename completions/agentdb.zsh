@@ -7,7 +7,7 @@ _agentdb() {
     [[ $w == -* ]] || path="${path:+$path }$w"
   done
   case "$path" in
-    "") words=(server demo login logout status proxy exec play audit request lock unlock completion --version -V) ;;
+    "") words=(server demo login logout status proxy exec mcp play audit request lock unlock completion --version -V) ;;
     "server") words=(--config --dev --data-dir --log) ;;
     "demo") words=(--data-dir) ;;
     "login") words=(--server --ca-file --client-id --client-secret-env --token-file --ci --format) ;;
@@ -15,6 +15,7 @@ _agentdb() {
     "status") words=(--format) ;;
     "proxy") words=(--db --db-user --db-name --task --ttl --port --socket --format) ;;
     "exec") words=(--db --db-user --db-name --task --ttl --port --socket) ;;
+    "mcp") words=(--db --db-user --db-name --task --ttl) ;;
     "play") words=(--format --speed) ;;
     "audit") words=(search verify) ;;
     "audit search") words=(--user --db --task --sid --type --since --until --query --limit --format) ;;
@@ -24,7 +25,7 @@ _agentdb() {
     "request ls") words=(--state --watch --format) ;;
     "request approve") words=() ;;
     "request deny") words=(--reason) ;;
-    "lock") words=(--user --task --reason --ttl --list --format) ;;
+    "lock") words=(--user --task --reason --ttl --future --list --format) ;;
     "unlock") words=() ;;
     "completion") words=() ;;
     *) words=() ;;

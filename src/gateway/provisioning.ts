@@ -186,7 +186,8 @@ export class Provisioner {
 
   /**
    * Ends what a lock covers at PostgreSQL: for a user lock, the identity's roles go NOLOGIN and every backend of
-   * them is terminated; for a task lock, the backends of the covered sessions. Returns the backends terminated.
+   * them is terminated; for a task lock, the backends of the covered sessions. Returns how many roles (user lock)
+   * or backends (task lock) it acted on.
    */
   async lockOut(lock: { user?: string }, covers: (identity: string, task: { id: string; reason: string }) => boolean): Promise<number> {
     // What is open now is read before anything is awaited: the gateway ends the same sessions at once (and forgets
@@ -198,10 +199,14 @@ export class Provisioner {
     if (lock.user !== undefined) {
       for (const r of await this.ours()) if (r.marker.identity === lock.user) names.add(r.name);
       if (names.size === 0) return 0;
-      // NOLOGIN first: nothing logs in again while the backends go.
-      for (const n of names) await this.inTransaction(pool, n, async (c) => void (await c.query(`ALTER ROLE ${ident(n)} NOLOGIN`)));
-      const r = await pool.query('SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE usename = ANY($1)', [[...names]]);
-      return Number(r.rows[0].n);
+      // NOLOGIN first, so that nothing logs in again while the backends go; a role that the end of its last
+      // session dropped meanwhile is skipped, and the backends are ended whatever happened to the roles.
+      try {
+        for (const n of names) await this.inTransaction(pool, n, async (c) => void ((await this.existing(c, n)) && (await c.query(`ALTER ROLE ${ident(n)} NOLOGIN`))));
+      } finally {
+        await pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ANY($1)', [[...names]]);
+      }
+      return names.size;
     }
     if (pids.length === 0) return 0;
     const r = await pool.query('SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE pid = ANY($1) AND usename LIKE $2', [pids, `${PROVISIONED_PREFIX}%`]);

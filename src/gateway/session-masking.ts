@@ -1,7 +1,7 @@
 // A session's inline masking: what each statement may let out (its flow, worked out from the parse tree and
 // the catalog before the statement is forwarded), how each result is rewritten (a plan per RowDescription,
 // compiled per result format), and what the audit log and the recording may keep of the statement's text.
-import type { AnalyzedStatement } from '../policy/index.js';
+import { unwrap, type AnalyzedStatement } from '../policy/index.js';
 import {
   CopyOutRewriter, buildColumnPlan, buildCopyPlan, compileRowPlan, maskParameterValue, maskReport, maskingDenial, readsMasked, redactAllLiterals, redactForAudit,
   redactParams, redactQueryForAudit, rewriteDataRow, rewriteNotification, type ColumnPlan, type MaskedReads, type MaskFlow, type MaskingPolicy, type RowPlan,
@@ -27,6 +27,10 @@ const UNKNOWN: unique symbol = Symbol('flow unknown');
 
 export class SessionMasking {
   private readonly prepared = new Map<string, MaskFlow>();
+  // EXECUTE and FETCH return what the session's PREPARE or DECLARE of that name returns: their flows are not
+  // cached by text (the catalog's cache) and outlive the chunk only while that PREPARE or DECLARE is the one
+  // they were worked out from (a name prepared again in between gets its EXECUTE worked out again).
+  private readonly sessionFlows = new WeakMap<AnalyzedStatement, { flow: MaskFlow; basis: MaskFlow | undefined }>();
   private readonly cursors = new Map<string, MaskFlow>();
   private readonly flows = new Map<AnalyzedStatement, MaskFlow | typeof UNKNOWN>();
   // A statement run again answers the same RowDescription (the session hands back the same fields array for
@@ -56,7 +60,11 @@ export class SessionMasking {
       }
       waits.push(
         this.catalog.flowFor(s, this.policy, { prepared: this.prepared, cursors: this.cursors }).then(
-          (f) => void this.flows.set(s, f),
+          (f) => {
+            this.flows.set(s, f);
+            const basis = this.basisOf(s);
+            if (basis !== null) this.sessionFlows.set(s, { flow: f, basis });
+          },
           () => void this.flows.set(s, UNKNOWN),
         ),
       );
@@ -71,8 +79,21 @@ export class SessionMasking {
 
   flow(stmt: AnalyzedStatement | undefined): MaskFlow | undefined {
     if (!stmt) return undefined;
-    const f = this.flows.get(stmt) ?? this.catalog.cachedFlow(stmt, this.policy);
+    const f = this.flows.get(stmt) ?? this.catalog.cachedFlow(stmt, this.policy) ?? this.sessionFlow(stmt);
     return f === UNKNOWN ? undefined : f;
+  }
+
+  private sessionFlow(stmt: AnalyzedStatement): MaskFlow | undefined {
+    const kept = this.sessionFlows.get(stmt);
+    return kept && kept.basis === this.basisOf(stmt) ? kept.flow : undefined;
+  }
+
+  /** The flow of the PREPARE or DECLARE an EXECUTE or FETCH names (undefined: none known); null for other statements. */
+  private basisOf(stmt: AnalyzedStatement): MaskFlow | undefined | null {
+    const w = unwrap(stmt.node);
+    if (w?.[0] === 'ExecuteStmt') return this.prepared.get(String(w[1].name ?? ''));
+    if (w?.[0] === 'FetchStmt') return this.cursors.get(String(w[1].portalname ?? ''));
+    return null;
   }
 
   /** A statement masking cannot let run: its flow is unknown, it would leak (casts, writes...), or it filters on masked data. */

@@ -12,7 +12,7 @@ import type { SessionMasking } from './session-masking.js';
 import type { MaskedReads, RowPlan } from '../masking/index.js';
 import type { AuditEventInput, AuditLog } from '../audit/index.js';
 import type { RecordingWriter } from '../recording/index.js';
-import { analyze, unwrap, type AnalyzedStatement } from '../policy/index.js';
+import { analyze, readsOnlyCatalogs, unwrap, type AnalyzedStatement } from '../policy/index.js';
 import { applicationNameSet, sessionTag, taggedApplicationNameSql, type SessionTag } from './application-name.js';
 import { StatementTracker, type ColumnsRef, type Denial, type PendingStatement } from './statement-tracker.js';
 import { nameEffect, type NameEffect } from './sql-names.js';
@@ -460,14 +460,17 @@ export class GatewaySession {
   }
 
   /**
-   * SQL EXECUTE of a name the session knows runs that statement: it is decided as strictly as the statement itself
-   * (a PREPAREd UPDATE held for review is held at every EXECUTE too, whatever a rule says of kind `execute`).
+   * SQL EXECUTE of a name the session knows runs that statement: it is decided as the statement itself (a
+   * PREPAREd UPDATE held for review is held at every EXECUTE too, whatever a rule says of kind `execute`; a
+   * PREPAREd catalog query pg_dump runs is allowed without a rule for kind `execute`). A rule that names kind
+   * `execute` can still make it stricter.
    */
   private decideByName(stmt: AnalyzedStatement, d: StatementDecision): StatementDecision {
-    if (stmt.kind !== 'execute' || stmt.preparedName === undefined || d.decision === 'deny') return d;
+    if (stmt.kind !== 'execute' || stmt.preparedName === undefined) return d;
     const named = this.statements.get(stmt.preparedName);
     if (!named?.analysis || named.denial) return d;
     const own = this.deps.decide(this.ctx, named.analysis);
+    if (d.rule === 'default') return own;
     return strictness[own.decision] > strictness[d.decision] ? own : d;
   }
 
@@ -653,9 +656,12 @@ export class GatewaySession {
     if (app) return { sql: taggedApplicationNameSql(app, this.tag), rule: 'application-name', message: 'application_name kept next to the agentdb session tag' };
     if (d.decision !== 'deny' || !d.ignorable) return undefined;
     const names = stmt.settingChanges.map((c) => c.name).join(', ');
-    const local = unwrap(stmt.node)?.[1].is_local === true;
+    const set = unwrap(stmt.node)?.[1];
+    const local = set?.is_local === true ? 'LOCAL ' : '';
+    // The same command tag as the client's statement: RESET answers RESET, SET and SET LOCAL answer SET.
+    const placeholder = set?.kind === 'VAR_RESET' ? 'RESET agentdb.ignored_setting' : `SET ${local}agentdb.ignored_setting = '${names.replace(/'/g, "''")}'`;
     return {
-      sql: `SET ${local ? 'LOCAL ' : ''}agentdb.ignored_setting = '${names.replace(/'/g, "''")}'`,
+      sql: placeholder,
       rule: d.rule ?? 'forced-setting',
       message: `ignored: ${d.message ?? names}`,
       notice: `agentdb: ${names} ${stmt.settingChanges.length > 1 ? 'are' : 'is'} set by policy for this session; this SET was ignored and the forced value stays`,
@@ -701,6 +707,7 @@ export class GatewaySession {
       simple,
       ...(denial ? { denial } : {}),
       ...(masking && !denial ? { readsMasked: masking.readsMasked(analysis) } : {}),
+      ...(this.deps.budget && analysis && readsOnlyCatalogs(analysis) ? { budgetFree: true } : {}),
     });
     const effect = !denial && analysis ? nameEffect(analysis) : undefined;
     if (effect) this.nameEffect(entry, effect, text, analysis!, review);
@@ -789,7 +796,7 @@ export class GatewaySession {
         if (!s) return;
         if (s.suppress) return this.drop(off, len);
         const budget = this.deps.budget;
-        if (budget && !budget.take(len)) {
+        if (budget && !s.budgetFree && !budget.take(len)) {
           this.cutOffByBudget(s, budget, true);
           return this.drop(off, len);
         }
@@ -960,7 +967,7 @@ export class GatewaySession {
   private resultBytesOverBudget(type: number, off: number, len: number): boolean {
     const s = this.tracker.current();
     // Outside a statement, or the gateway's own refusal (its text replaces the database's): not a result's bytes.
-    if (!s || s.denial) return false;
+    if (!s || s.denial || s.budgetFree) return false;
     if (!s.suppress) {
       if (this.deps.budget!.take(len, 0)) return false;
       this.cutOffByBudget(s, this.deps.budget!, type !== 0x45);

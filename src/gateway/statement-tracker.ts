@@ -49,6 +49,8 @@ export interface PendingStatement {
   onComplete?: () => void;
   /** the gateway's word about the statement (a SET it ignored), sent as a WARNING before its CommandComplete */
   notice?: string;
+  /** reads only the system catalogs: its result is no user data and does not count against the data budget */
+  budgetFree?: boolean;
 }
 
 /** A Parse or Bind: it makes a prepared statement or portal, or fails (then PostgreSQL skips to Sync). */

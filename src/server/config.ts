@@ -211,6 +211,9 @@ export function parseConfig(text: string, source = 'config'): Config {
 /** Cross-field checks zod cannot see: bindings name roles that exist, roles name databases that exist. */
 function checkReferences(cfg: Config, source: string): Config {
   const problems: string[] = [];
+  for (const [name, db] of Object.entries(cfg.databases)) {
+    if (Object.hasOwn(db.credentials, 'auto')) problems.push(`${source}: databases.${name}.credentials.auto: "auto" names the provisioned user (README "Provisioned database users"); give this credential another name`);
+  }
   cfg.auth.bindings.forEach((b, i) =>
     b.roles.forEach((r) => {
       if (!cfg.roles[r]) problems.push(`${source}: auth.bindings.${i}.roles: role "${r}" is not defined under roles`);

@@ -1,6 +1,6 @@
 // The demo agent through `agentdb proxy`, with the demo's provisioned database user: PostgreSQL sees the identity
-// (current_user, pg_stat_activity) and refuses, by its own column grants, what the agent was not granted, even
-// with the gateway's masking off. `agentdb lock --task TEXT` matches the task's text and ends the session.
+// (current_user, pg_stat_activity) and refuses, by its own column grants and row-level security, what the agent
+// was not granted, even with the gateway's masking off. `agentdb lock --task TEXT` matches the task's text and ends the session.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { inject } from 'vitest';
 import pg from 'pg';
@@ -43,6 +43,11 @@ describe('agentdb proxy as the demo agent, provisioned', () => {
     // Granted columns come back as stored: masking is really off, so the refusal above was PostgreSQL's.
     const row = (await c.query('SELECT name, email FROM customers ORDER BY id LIMIT 1')).rows[0];
     expect(row.email).toMatch(/^[a-z]+\.[a-z-]+1@example\.com$/);
+
+    // Row-level security on orders binds the provisioned user to the region the gateway forces (us-east for the agent).
+    expect((await c.query('SELECT DISTINCT region FROM orders')).rows).toEqual([{ region: 'us-east' }]);
+    await expect(c.query("INSERT INTO orders (customer_id, region, amount, status) VALUES (1, 'eu', 1, 'pending')"))
+      .rejects.toMatchObject({ code: '42501', message: expect.stringMatching(/row-level security/) });
 
     const none = await agentdb(aliceHome, ['lock', '--task', 'a task nobody ran', '--reason', 'typo check']);
     expect(none.code).not.toBe(0);

@@ -178,12 +178,13 @@ describe('locks an agent can hold', () => {
     const c = await connect(agent('timeout-agent', 'demo-agent'));
     expect((await c.query('SHOW lock_timeout')).rows[0].lock_timeout).toBe('10s');
     expect((await c.query('SHOW idle_in_transaction_session_timeout')).rows[0].idle_in_transaction_session_timeout).toBe('1min');
-    for (const sql of ['SET idle_in_transaction_session_timeout = 0', "SET lock_timeout = '1h'", "SELECT set_config('lock_timeout', '0', false)"]) {
-      const err = await failure(c.query(sql));
-      expect(err.code, sql).toBe('42501');
-      expect(err.message, sql).toMatch(/rule forced-setting/);
-    }
+    // A plain SET of them is answered as done (pg_dump sends them) and changes nothing; set_config is refused.
+    for (const sql of ['SET idle_in_transaction_session_timeout = 0', "SET lock_timeout = '1h'"]) expect((await c.query(sql)).command, sql).toBe('SET');
+    const err = await failure(c.query("SELECT set_config('lock_timeout', '0', false)"));
+    expect(err.code).toBe('42501');
+    expect(err.message).toMatch(/rule forced-setting/);
     expect((await c.query('SHOW lock_timeout')).rows[0].lock_timeout).toBe('10s');
+    expect((await c.query('SHOW idle_in_transaction_session_timeout')).rows[0].idle_in_transaction_session_timeout).toBe('1min');
     const person = await connect({ identity: 'timeout-person', kind: 'human', roles: ['support'], traits: { region: ['eu'] } });
     expect((await person.query('SHOW lock_timeout')).rows[0].lock_timeout).toBe('0');
     expect((await person.query('SHOW idle_in_transaction_session_timeout')).rows[0].idle_in_transaction_session_timeout).toBe('0');
@@ -230,5 +231,27 @@ describe("the demo's row-level security", () => {
     // A reviewer without a region trait (whose role sets no app.region): no orders at all (fail closed).
     const reviewer = await connect({ identity: 'region-reviewer', kind: 'human', roles: ['reviewer'], traits: {}, users: ['app_ro'] });
     expect((await reviewer.query('SELECT count(*)::int AS n FROM orders')).rows[0].n).toBe(0);
+  });
+});
+
+describe('catalog reads', () => {
+  test('what only reads the system catalogs does not count against the budget; a table read does', async () => {
+    const c = await connect(agent('catalog-reader', 'task-budget'));
+    // Far more than the task's 20,000 bytes of catalog rows: psql's \d and pg_dump --schema-only read as much.
+    for (let i = 0; i < 5; i++) {
+      const r = await c.query("SELECT p.proname, pg_catalog.pg_get_function_arguments(p.oid) FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'pg_catalog'::regnamespace");
+      expect(r.rows.length).toBeGreaterThan(2000);
+    }
+    await c.query('SELECT table_name, column_name FROM information_schema.columns');
+    // The budget is untouched: a table read of 19 KB still fits, and the next one does not.
+    await c.query("SELECT repeat('x', 9000) FROM customers LIMIT 2");
+    const e = await failure(c.query("SELECT repeat('x', 10000) FROM customers LIMIT 1"));
+    expect(e.message).toMatch(/data budget/);
+  });
+
+  test('a catalog query that calls a function which may read tables counts', async () => {
+    const c = await connect(agent('catalog-reader-2', 'task-budget'));
+    const e = await failure(c.query("SELECT noisy(30000) FROM pg_catalog.pg_class LIMIT 1"));
+    expect(e.message).toMatch(/data budget|denied/);
   });
 });

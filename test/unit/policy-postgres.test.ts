@@ -77,7 +77,7 @@ describe('settings', () => {
 describe('the shipped agent rules name what PostgreSQL 18 has', () => {
   // Functions of extensions that the test server does not have installed, or that PostgreSQL 17 removed (adminpack).
   const FROM_EXTENSIONS = new Set(['dblink', 'dblink_*', 'http', 'http_*', 'pg_file_*', 'pg_logdir_ls', '*.pg_stat_statements*']);
-  const patterns = (field: 'functions' | 'tables') => AGENT_SAFE_RULES.flatMap((r) => r.match[field] ?? []).filter((p) => !FROM_EXTENSIONS.has(p));
+  const patterns = (field: 'functions' | 'tables') => AGENT_SAFE_RULES.flatMap((r) => r.match[field] ?? []).filter((p) => !FROM_EXTENSIONS.has(p)).map((p) => (field === 'functions' ? p.replace(/^pg_catalog\./, '') : p));
 
   test('every function pattern matches a built-in function', async () => {
     const { rows } = await db.query<{ proname: string }>("SELECT DISTINCT proname FROM pg_proc WHERE pronamespace = 'pg_catalog'::regnamespace");

@@ -67,5 +67,6 @@ databases:
     const cfg = parseConfig(`${base}    admin: {user: agentdb_admin, passwordEnv: PGADMIN}\n`, 'c.yaml');
     expect(cfg.databases.db!.admin).toMatchObject({ user: 'agentdb_admin', passwordEnv: 'PGADMIN', database: 'postgres' });
     expect(() => parseConfig(`${base}    admin: {user: agentdb_admin, password: x, passwordEnv: Y}\n`, 'c.yaml')).toThrow(/admin/);
+    expect(() => parseConfig(`${base}    admin: {user: a, password: x}\n    credentials: {auto: {password: x}}\n`, 'c.yaml')).toThrow(/credentials\.auto: "auto" names the provisioned user/);
   });
 });

@@ -99,13 +99,14 @@ async function prepareDatabase(adminUrl: string, database: string, passwords: Re
       GRANT USAGE ON SCHEMA public TO app_rw, app_ro;
       GRANT SELECT ON ALL TABLES IN SCHEMA public TO app_rw, app_ro;
       GRANT INSERT, UPDATE, DELETE ON orders TO app_rw;
-      GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO app_rw;
+      GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO app_rw;
+      GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO app_ro;
       GRANT CREATE ON SCHEMA public TO app_rw;
       GRANT CONNECT ON DATABASE ${db.escapeIdentifier(database)} TO ${DEMO_AGENT_GROUP};
       GRANT USAGE ON SCHEMA public TO ${DEMO_AGENT_GROUP};
       GRANT SELECT (id, name, email, phone, card_number, region) ON customers TO ${DEMO_AGENT_GROUP};
       GRANT SELECT, INSERT, UPDATE ON orders TO ${DEMO_AGENT_GROUP};
-      GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${DEMO_AGENT_GROUP};`);
+      GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${DEMO_AGENT_GROUP};`);
   } finally {
     await db.end();
   }
