@@ -53,8 +53,8 @@ export interface GatewayOptions {
   /** what the session's roles impose: forced settings, the task's data budget, how long a held statement waits.
    *  Throws (e.g. a trait a setting needs is missing) to refuse the session. */
   sessionPolicy(ctx: SessionContext, traits: Record<string, string[]>): SessionPolicy;
-  /** holds a statement for review; resolves with the decision or the timeout */
-  review(ctx: SessionContext, held: HeldStatement, timeoutMs: number): Promise<ReviewOutcome>;
+  /** holds a statement for review; resolves with the decision or the timeout. `onHeld` gets the request's id once it exists. */
+  review(ctx: SessionContext, held: HeldStatement, timeoutMs: number, onHeld?: (requestId: string) => void): Promise<ReviewOutcome>;
   /** caps and deadline for connections whose certificate has not opened a session yet */
   unauthenticated?: AdmissionLimits;
   log?: GatewayLogger;
@@ -359,7 +359,7 @@ export class Gateway {
       recording,
       decide: this.opts.decide,
       // Writes held for the rows they would change are counted on a connection of their own first (effect-probe.ts).
-      review: (c, held) => reviewByEffect(held, policy.rowsOver, probe, (h) => this.opts.review(c, h, policy.reviewTimeoutMs)),
+      review: (c, held, onHeld) => reviewByEffect(held, policy.rowsOver, probe, (h) => this.opts.review(c, h, policy.reviewTimeoutMs, onHeld)),
       cancelBackend,
       ...(budget ? { budget } : {}),
       ...(masking ? { masking } : {}),

@@ -53,7 +53,7 @@ export interface SessionDeps {
   /** decides one statement; must be synchronous and cheap (parse results are cached) */
   decide(ctx: SessionContext, stmt: AnalyzedStatement): StatementDecision;
   /** asks a person; resolves when someone decides or the request times out */
-  review(ctx: SessionContext, held: HeldStatement): Promise<ReviewOutcome>;
+  review(ctx: SessionContext, held: HeldStatement, onHeld?: (requestId: string) => void): Promise<ReviewOutcome>;
   /** the task's data budget, shared by all its sessions on this gateway */
   budget?: TaskBudget;
   /** cancels what the backend is running (a spent budget stops the result) */
@@ -366,9 +366,23 @@ export class GatewaySession {
     const aborted = new Promise<ReviewOutcome>((resolve) => {
       this.abortReview = (reason) => resolve({ approved: false, reason });
     });
-    return Promise.race([this.deps.review(this.ctx, held), aborted]).finally(() => {
+    return Promise.race([this.deps.review(this.ctx, held, (id) => this.tellHeld(id)), aborted]).finally(() => {
       this.abortReview = undefined;
     });
+  }
+
+  /**
+   * The client learns at once why nothing comes back (psql shows a NOTICE while it waits). Written between two
+   * backend chunks, which end on whole messages; PostgreSQL may send a NoticeResponse at any time.
+   */
+  private tellHeld(requestId: string): void {
+    if (this.ended) return;
+    this.client.write(noticeResponse({
+      severity: 'NOTICE',
+      code: SqlState.WARNING,
+      message: `agentdb: held for review: request ${requestId}`,
+      hint: `A reviewer approves it with \`agentdb request approve ${requestId}\` (or denies it with \`agentdb request deny ${requestId}\`); the statement runs once approved.`,
+    }));
   }
 
   private forward(chunk: OutChunk): void {

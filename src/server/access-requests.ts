@@ -52,8 +52,11 @@ export class AccessRequests {
     if (lock) throw new AccessRequestError('AGENTDB_ERR_REQUEST_LOCKED', `${identity.name} is locked by ${lock.createdBy}: ${lock.reason}`, 403);
   }
 
-  /** Holds a statement until someone who may review for its database decides, or until `timeoutMs` passes. */
-  async hold(held: HeldStatement, timeoutMs: number): Promise<ReviewOutcome> {
+  /**
+   * Holds a statement until someone who may review for its database decides, or until `timeoutMs` passes.
+   * `onHeld` learns the request's id once it is recorded (the gateway tells the waiting client).
+   */
+  async hold(held: HeldStatement, timeoutMs: number, onHeld?: (requestId: string) => void): Promise<ReviewOutcome> {
     const rec: AccessRequestRecord = {
       id: newId('req'),
       kind: 'statement',
@@ -77,6 +80,7 @@ export class AccessRequests {
       ...(held.statement.message ? { message: held.statement.message } : {}),
     }]);
     void this.webhook?.send({ type: 'request.created', request: publicView(rec) });
+    onHeld?.(rec.id);
     const timer = setTimeout(() => void this.expire(rec), timeoutMs);
     timer.unref();
     const result = await outcome;

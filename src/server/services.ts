@@ -151,8 +151,8 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       masking: maskingFor(ctx.identity.roles),
       provision: provisionPlanFor(roles, ctx.identity.roles, ctx.db.service),
     }),
-    review: async (ctx, held, timeoutMs) => {
-      const o = await requests.hold({ sid: ctx.sid, identity: ctx.identity, task: ctx.task, db: ctx.db, statement: held }, timeoutMs);
+    review: async (ctx, held, timeoutMs, onHeld) => {
+      const o = await requests.hold({ sid: ctx.sid, identity: ctx.identity, task: ctx.task, db: ctx.db, statement: held }, timeoutMs, onHeld);
       return o.approved ? { approved: true, by: o.by } : { approved: false, reason: o.reason };
     },
     unauthenticated: { ...config.limits.gateway.unauthenticated, timeoutMs: parseDuration(config.limits.gateway.unauthenticated.timeout) },

@@ -101,9 +101,15 @@ describe('held statements', () => {
     await c.connect();
     const before = Number((await c.query('SELECT count(*) FROM orders')).rows[0].count);
     expect(before).toBeGreaterThan(0);
+    const notices: { message?: string; hint?: string }[] = [];
+    c.on('notice', (n) => notices.push(n));
     const del = c.query('DELETE FROM orders');
     const req = await eventually(() => pendingFor(aliceHome, 'DELETE FROM orders'), 'the held DELETE to show up');
     expect(req).toMatchObject({ requester: 'demo-agent', state: 'pending' });
+    // The waiting client was told at once which request holds it and how it is approved.
+    const told = await eventually(async () => notices.find((n) => n.message?.includes(req.id)), 'the held-for-review notice');
+    expect(told.message).toBe(`agentdb: held for review: request ${req.id}`);
+    expect(told.hint).toContain(`agentdb request approve ${req.id}`);
     // The webhook announced it, with the statement, the rule and who is asking.
     const hook = await eventually(async () => announced.find((a) => (a as { request?: { id?: string } }).request?.id === req.id), 'the webhook');
     expect(hook).toMatchObject({ type: 'request.created', request: { requester: 'demo-agent', statement: { sql: 'DELETE FROM orders' } } });
