@@ -33,7 +33,6 @@ export class CappedQuery {
   readonly result: Promise<CappedResult>;
   private resolve!: (r: CappedResult) => void;
   private reject!: (e: Error) => void;
-  private error: Error | undefined;
   private readonly out: CappedResult = { columns: [], rows: [], truncated: false };
 
   constructor(
@@ -80,13 +79,13 @@ export class CappedQuery {
 
   handleEmptyQuery(): void {}
 
+  // pg drops its active query on an ErrorResponse (ReadyForQuery then goes to nobody): the error settles the call.
   handleError(err: Error): void {
-    this.error ??= err;
+    this.reject(err);
   }
 
   handleReadyForQuery(): void {
-    if (this.error) this.reject(this.error);
-    else this.resolve(this.out);
+    this.resolve(this.out);
   }
 
   handleCopyInResponse(connection: Connection): void {

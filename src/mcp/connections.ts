@@ -33,6 +33,9 @@ export function applicationName(l: CallLabel): string {
   return `agentdb-mcp ${clean(l.client, 20)} ${clean(l.tool, 16)} ${clean(l.call, 12)}`;
 }
 
+// How long a cancel request waits for the gateway to close its connection.
+const CANCEL_WAIT_MS = 5000;
+
 export class CallConnection {
   private closedWith: Error | undefined;
   private readonly closed: Promise<never>;
@@ -72,10 +75,16 @@ export class CallConnection {
     if (c.processID === undefined || c.secretKey === undefined) return Promise.resolve();
     const secret = Buffer.alloc(4);
     secret.writeInt32BE(c.secretKey);
+    // As libpq does: write the request and wait for the other side to close. Closing first would let the
+    // proxy drop the request before its tunnel to the gateway is open.
     return new Promise((resolve) => {
-      const s = net.connect({ host: this.proxy.host, port: this.proxy.port }, () => s.end(cancelRequest(c.processID!, secret)));
-      s.on('close', () => resolve());
-      s.on('error', () => resolve());
+      const s = net.connect({ host: this.proxy.host, port: this.proxy.port }, () => s.write(cancelRequest(c.processID!, secret)));
+      const timer = setTimeout(() => s.destroy(), CANCEL_WAIT_MS);
+      s.on('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      s.on('error', () => s.destroy());
     });
   }
 

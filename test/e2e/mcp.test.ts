@@ -22,8 +22,7 @@ const planted = plantedValues(leak.tokens, [leak.setup, ...leak.queries.map((q) 
 const needles = leakNeedles(leak.tokens, planted);
 const policyCorpus = parseYaml(readFileSync(path.join(REPO, 'test/fixtures/policy-corpus.yaml'), 'utf8')) as { sql: string; expect: 'allow' | 'deny' | 'review' }[];
 
-// The leak corpus's fixture tables, allowed for the agent as in test/integration/masking-leaks.test.ts, so that what
-// refuses a leaking statement is masking itself; the shipped agent-safe rules still come first.
+// The leak corpus's fixture tables, allowed for the agent as in test/integration/masking-leaks.test.ts.
 const LEAK_FIXTURES_RULE: Rule = {
   name: 'leak-fixtures',
   action: 'allow',
@@ -38,42 +37,44 @@ let tc: TestCluster;
 let agentHome: string;
 let aliceHome: string;
 let adminUrl: string;
+const clusters: TestCluster[] = [];
 const servers: Client[] = [];
-/** what the elicitation-capable client was asked, and how it answers next */
+/** what the elicitation-capable clients were asked, and how they answer next */
 const elicited: ElicitRequest['params'][] = [];
 let elicitAnswer: ElicitResult['action'] = 'accept';
+let mcp: Client;
+
+/** A test cluster with the demo agent logged in; `configure` changes its roles. */
+async function agentCluster(name: string, configure: (agent: AgentRole) => void): Promise<{ tc: TestCluster; home: string }> {
+  const c = await startTestCluster(name, (config) => configure(config.roles['demo-agent'] as AgentRole));
+  clusters.push(c);
+  const home = await c.newHome();
+  await loginAgent(c, home);
+  return { tc: c, home };
+}
+type AgentRole = { masking?: unknown; rules: unknown[]; budget?: unknown; review?: { databases: string[]; timeout?: string } };
 
 beforeAll(async () => {
   await loadParser();
-  tc = await startTestCluster('mcp', (config) => {
-    const agent = config.roles['demo-agent']!;
-    // The demo's masking of customers, plus the leak corpus's of its fixture table (same detectors and filters).
-    const demo = agent.masking as { columns: Record<string, unknown> };
-    agent.masking = { ...demo, columns: { ...demo.columns, ...(leak.masking.columns as Record<string, unknown>) } };
-    agent.rules = [LEAK_FIXTURES_RULE, ...agent.rules];
+  ({ tc, home: agentHome } = await agentCluster('mcp', (agent) => {
     // Long enough for a reviewer to decide from the CLI.
     agent.review = { databases: agent.review?.databases ?? [], timeout: '2m' };
-  });
+  }));
   adminUrl = tc.cluster.info.databases[0]!.adminUrl;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(leak.setup);
-  await admin.query('GRANT SELECT ON leak_people, leak_people_v, leak_people_vv TO app_rw, app_ro; GRANT INSERT, UPDATE, DELETE ON leak_people TO app_rw;');
-  await admin.end();
-  agentHome = await tc.newHome();
   aliceHome = await tc.newHome();
-  await loginAgent(tc, agentHome);
   await loginAlice(tc, aliceHome);
+  // The MCP server most tests talk to: a client that supports elicitation, as the agent's IDE would.
+  mcp = await startMcp(agentHome, ['--db', 'customers', '--task', TASK], { elicitation: true });
 }, 120_000);
 
 afterAll(async () => {
   for (const s of servers) await s.close().catch(() => undefined);
-  await tc?.close();
+  for (const c of clusters) await c.close();
 });
 
 /** Spawns `agentdb mcp` and connects the SDK's client to it over stdio. */
-async function startMcp(args: string[], opts: { elicitation?: boolean } = {}): Promise<Client> {
-  const env = Object.fromEntries(Object.entries(cliEnv(agentHome)).filter((e): e is [string, string] => e[1] !== undefined));
+async function startMcp(home: string, args: string[], opts: { elicitation?: boolean } = {}): Promise<Client> {
+  const env = Object.fromEntries(Object.entries(cliEnv(home)).filter((e): e is [string, string] => e[1] !== undefined));
   const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp', ...args], env, stderr: 'pipe' });
   const client = new Client({ name: CLIENT_NAME, version: '1.0.0' }, { capabilities: opts.elicitation ? { elicitation: { form: {} } } : {} });
   if (opts.elicitation) {
@@ -111,13 +112,7 @@ function errorOf(r: CallToolResult): { code: string; message: string; rule?: str
 
 const callIdOf = (r: CallToolResult) => /\b(c_[A-Za-z0-9_-]{8})\b/.exec(text(r))?.[1];
 
-let mcp: Client;
-
 describe('agentdb mcp: tools through the gateway', () => {
-  beforeAll(async () => {
-    mcp = await startMcp(['--db', 'customers', '--task', TASK], { elicitation: true });
-  }, 60_000);
-
   test('lists the six tools of the contract', async () => {
     const { tools } = await mcp.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(['describe_table', 'execute', 'explain', 'list_tables', 'query', 'request_status']);
@@ -192,54 +187,91 @@ describe('agentdb mcp: tools through the gateway', () => {
   });
 });
 
-describe('the policy and leak corpora through query', () => {
-  test('policy corpus (entries that read no masked table): the same decisions as the tunnel', async () => {
-    // Masking refuses filters on customers' masked columns, which the policy corpus (decided without masking)
-    // does not expect: entries that name customers are left to the policy-gateway test.
-    const sample = policyCorpus.filter((e) => !/customers/i.test(e.sql));
-    expect(sample.length).toBeGreaterThan(150);
+// The corpora run on clusters configured as their tunnel tests configure theirs (test/integration/policy-gateway
+// and masking-leaks), so the corpus's answers are the tunnel's; here they are asked through `query`.
+describe('the policy corpus through query', () => {
+  let corpusMcp: Client;
+  beforeAll(async () => {
+    const { home } = await agentCluster('mcp-policy', (agent) => {
+      // As policy-gateway.test.ts: held statements time out at once, no budget, no masking.
+      agent.review = { databases: agent.review?.databases ?? [], timeout: '1s' };
+      delete agent.budget;
+      delete agent.masking;
+    });
+    corpusMcp = await startMcp(home, ['--db', 'customers', '--task', 'policy corpus'], { elicitation: true });
+  }, 120_000);
+
+  test('every statement is decided as the corpus says', async () => {
+    expect(policyCorpus.length).toBeGreaterThanOrEqual(150);
+    // A held statement's elicitation is declined: it is withdrawn at once rather than left to time out.
     elicitAnswer = 'decline';
     const wrong: string[] = [];
-    for (const entry of sample) {
-      const statements = analyze(entry.sql).statements.length;
-      // One statement per call (the extended protocol): a string of several is refused, as on the tunnel's extended protocol.
-      const expected = statements > 1 ? 'deny' : entry.expect;
-      const r = await call(mcp, 'query', { sql: entry.sql, max_rows: 5 });
-      let got: string = 'allow';
-      if (r.isError) {
-        const e = errorOf(r);
-        if (e.code === 'AGENTDB_ERR_MCP_DENIED') got = 'deny';
-      } else if (/"status":"(pending_approval|withdrawn)"/.test(text(r))) got = 'review';
-      if (got !== expected) wrong.push(`${JSON.stringify(entry.sql)}: expected ${expected}, got ${got}: ${text(r).slice(0, 300)}`);
+    try {
+      for (const entry of policyCorpus) {
+        // One statement per call (the extended protocol): a string of several is refused, as on the tunnel's extended protocol.
+        const expected = analyze(entry.sql).statements.length > 1 ? 'deny' : entry.expect;
+        const r = await call(corpusMcp, 'query', { sql: entry.sql, max_rows: 5 });
+        let got = 'allow';
+        if (r.isError && !text(r).includes('<untrusted-data-')) {
+          const e = errorOf(r);
+          if (e.code === 'AGENTDB_ERR_MCP_DENIED') got = /timed out/.test(e.message) ? 'review' : 'deny';
+        } else if (/"status":"(pending_approval|withdrawn)"/.test(text(r))) got = 'review';
+        if (got !== expected) wrong.push(`${JSON.stringify(entry.sql)}: expected ${expected}, got ${got}: ${text(r).slice(0, 300)}`);
+      }
+    } finally {
+      elicitAnswer = 'accept';
     }
-    elicitAnswer = 'accept';
     expect(wrong).toEqual([]);
   }, 600_000);
+});
 
-  test('leak corpus: no planted value reaches the model; refused entries are refused', async () => {
+describe('the leak corpus through query', () => {
+  let leakMcp: Client;
+  beforeAll(async () => {
+    const { tc: c, home } = await agentCluster('mcp-leaks', (agent) => {
+      // As masking-leaks.test.ts: the corpus's masking, its fixture tables allowed, so that masking is what refuses.
+      agent.masking = leak.masking;
+      agent.rules = [LEAK_FIXTURES_RULE, ...agent.rules];
+      delete agent.budget;
+      agent.review = { databases: agent.review?.databases ?? [], timeout: '3s' };
+    });
+    const admin = new pg.Client({ connectionString: c.cluster.info.databases[0]!.adminUrl });
+    await admin.connect();
+    await admin.query(leak.setup);
+    await admin.query('GRANT SELECT ON leak_people, leak_people_v, leak_people_vv TO app_rw, app_ro; GRANT INSERT, UPDATE, DELETE ON leak_people TO app_rw;');
+    await admin.end();
+    leakMcp = await startMcp(home, ['--db', 'customers', '--task', 'leak corpus'], { elicitation: true });
+  }, 120_000);
+
+  test('no planted value reaches the model, and each entry is masked or refused as the corpus says', async () => {
     const problems: string[] = [];
     let masked = 0;
     for (const [i, entry] of leak.queries.entries()) {
-      const r = await call(mcp, 'query', { sql: entry.sql, ...(entry.params ? { params: entry.params } : {}), max_rows: 50 });
+      const r = await call(leakMcp, 'query', { sql: entry.sql, ...(entry.params ? { params: entry.params } : {}), max_rows: 50 });
       const where = `#${i} ${JSON.stringify(entry.sql)}`;
       for (const h of findLeaks(text(r), needles)) problems.push(`${where}: ${h.needle.what}: ${h.context}`);
-      // Several statements in one string cannot run as one call: only single statements are held to the corpus's answer.
+      // A string of several statements is one call's error (one statement per call): only the search applies.
       if (analyze(entry.sql).statements.length !== 1) continue;
-      if (entry.expect === 'refused' && !r.isError) problems.push(`${where}: expected refused, it ran`);
-      if (entry.expect === 'refused' && r.isError && errorOf(r).code !== 'AGENTDB_ERR_MCP_DENIED' && !/mask/i.test(text(r))) problems.push(`${where}: expected a refusal, got ${text(r).slice(0, 200)}`);
-      if (entry.expect === 'masked' && r.isError && errorOf(r).code === 'AGENTDB_ERR_MCP_DENIED') problems.push(`${where}: expected masked, refused: ${text(r).slice(0, 200)}`);
+      const refused = r.isError === true && !text(r).includes('<untrusted-data-') && errorOf(r).code === 'AGENTDB_ERR_MCP_DENIED';
+      if (entry.expect === 'refused' && !refused) problems.push(`${where}: expected refused, got ${text(r).slice(0, 200)}`);
+      if (entry.expect === 'masked' && refused) problems.push(`${where}: expected masked, refused: ${text(r).slice(0, 200)}`);
       if (entry.expect === 'masked' && !r.isError) masked++;
     }
     expect(problems).toEqual([]);
-    expect(masked).toBeGreaterThan(20);
+    // The search looked at real results: most masked entries ran and returned rows.
+    expect(masked).toBeGreaterThan(leak.queries.filter((q) => q.expect === 'masked').length / 2);
   }, 600_000);
 });
 
 describe('held statements', () => {
   test('execute DELETE FROM orders is held: pending_approval, elicited; the reviewer approves it and it runs once', async () => {
+    // Row-level security (app.region, forced from the agent's claim) decides which orders the agent's DELETE reaches.
+    const count = async () => Number((unwrap(await call(mcp, 'query', { sql: 'SELECT count(*) FROM orders' })).data.rows as string[][])[0]![0]);
     const admin = new pg.Client({ connectionString: adminUrl });
     await admin.connect();
-    const before = Number((await admin.query('SELECT count(*) FROM orders')).rows[0].count);
+    const allOrders = async () => Number((await admin.query('SELECT count(*) FROM orders')).rows[0].count);
+    const before = await count();
+    const everywhere = await allOrders();
     expect(before).toBeGreaterThan(0);
     elicited.length = 0;
     const r = await call(mcp, 'execute', { sql: 'DELETE FROM orders' });
@@ -251,7 +283,7 @@ describe('held statements', () => {
     expect(elicited[0]!.message).toContain(pending.request);
     expect(elicited[0]!.message).toContain(pending.statement_sha256);
     expect(elicited[0]!.message).toContain('DELETE FROM orders');
-    expect(Number((await admin.query('SELECT count(*) FROM orders')).rows[0].count)).toBe(before);
+    expect(await allOrders()).toBe(everywhere);
     const waiting = JSON.parse(text(await call(mcp, 'request_status', { id: pending.request }))) as { state: string; statement: string };
     expect(waiting).toMatchObject({ state: 'pending', statement: 'waiting for a reviewer' });
 
@@ -263,7 +295,8 @@ describe('held statements', () => {
     }, 'the approved DELETE to run');
     expect(JSON.parse(text(ran).split('\n')[0]!)).toMatchObject({ state: 'approved', decidedBy: 'alice' });
     expect(unwrap(ran).data).toMatchObject({ command: 'DELETE', rowCount: before });
-    expect(Number((await admin.query('SELECT count(*) FROM orders')).rows[0].count)).toBe(0);
+    expect(await count()).toBe(0);
+    expect(await allOrders()).toBe(everywhere - before);
     await admin.end();
     // Once: the request is decided, and approving again changes nothing.
     expect((await agentdb(aliceHome, ['request', 'approve', pending.request])).code).not.toBe(0);
@@ -275,15 +308,19 @@ describe('held statements', () => {
     elicitAnswer = 'accept';
     const body = JSON.parse(text(r)) as { status: string; request: string };
     expect(body.status).toBe('withdrawn');
+    let last = '';
     const s = await eventually(async () => {
       const x = await call(mcp, 'request_status', { id: body.request });
+      last = text(x);
       return /did not run/.test(text(x)) ? x : undefined;
-    }, 'the withdrawn statement to end');
+    }, 'the withdrawn statement to end').catch((err: Error) => {
+      throw new Error(`${err.message}; request_status said: ${last}`);
+    });
     expect(text(s)).toMatch(/canceled by the client/);
   }, 60_000);
 
   test('without elicitation the client gets pending_approval; a reviewer\'s denial comes back with the rule', async () => {
-    const plain = await startMcp(['--db', 'customers', '--task', TASK]);
+    const plain = await startMcp(agentHome, ['--db', 'customers', '--task', TASK]);
     const r = await call(plain, 'execute', { sql: 'DELETE FROM orders WHERE true' });
     const pending = JSON.parse(text(r)) as { status: string; request: string; elicitation: string };
     expect(pending).toMatchObject({ status: 'pending_approval', elicitation: 'not supported by this client' });
@@ -301,7 +338,7 @@ describe('held statements', () => {
 describe('budget and audit', () => {
   test('a query over the task\'s data budget is cut with a clear error', async () => {
     // A task of its own: the budget (10,000 rows per task in the demo roles) is the task's.
-    const fresh = await startMcp(['--db', 'customers', '--task', 'budget check']);
+    const fresh = await startMcp(agentHome, ['--db', 'customers', '--task', 'budget check']);
     const r = await call(fresh, 'query', { sql: 'SELECT a.id FROM customers a CROSS JOIN customers b', max_rows: 10_000 });
     const e = errorOf(r);
     expect(e).toMatchObject({ code: 'AGENTDB_ERR_MCP_BUDGET', sqlstate: '54000' });

@@ -388,7 +388,7 @@ describe('cancel without TLS', () => {
 });
 
 describe('pg_stat_activity', () => {
-  test('the backend connection is named "agentdb <sid> <identity>", whatever the client calls itself', async () => {
+  test('the backend connection keeps what the client calls itself in front of the gateway\'s tag "[agentdb <sid>]", which it cannot remove', async () => {
     const client = new pg.Client({
       host: gw().host,
       port: gw().port,
@@ -401,7 +401,8 @@ describe('pg_stat_activity', () => {
     try {
       const own = await client.query('SELECT pg_backend_pid() AS pid, application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()');
       const { pid, application_name: app } = own.rows[0] as { pid: number; application_name: string };
-      const m = /^agentdb ([0-9a-f-]{36}) wire-tester$/.exec(app);
+      // 63 bytes: the client's name is cut to what fits before the tag.
+      const m = /^pretending-to-be \[agentdb ([0-9a-f-]{36})\]$/.exec(app);
       expect(m, app).not.toBeNull();
       const seen = await admin.query('SELECT application_name, usename FROM pg_stat_activity WHERE pid = $1', [pid]);
       expect(seen.rows[0]).toEqual({ application_name: app, usename: 'app_rw' });
@@ -409,7 +410,7 @@ describe('pg_stat_activity', () => {
       const starts = await tc.cluster.server.audit.search({ sid: m![1]!, type: 'db.session.start' });
       expect(starts.length).toBe(1);
       expect(starts[0]!.identity?.name).toBe('wire-tester');
-      // What the client called itself is kept for the audit log, not given to PostgreSQL.
+      // What the client called itself is kept whole for the audit log.
       expect(starts[0]!.client?.app).toBe('pretending-to-be-someone-else');
     } finally {
       await client.end();

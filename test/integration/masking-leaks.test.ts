@@ -15,8 +15,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { forEachMessage } from '../../src/pgwire/index.js';
-import type { Rule } from '../../src/policy/index.js';
-import { loadCorpus, type CorpusEntry } from '../unit/masking-corpus-runner.js';
+import { LEAK_FIXTURES_RULE, loadCorpus, type CorpusEntry } from '../unit/masking-corpus-runner.js';
 import { startByteTee, type Address, type ByteTee } from '../helpers/byte-tee.js';
 import { agentdbToFile } from '../helpers/cli-file-output.js';
 import { loginAgent, loginAlice, startProxyCli, startTestCluster, type CliProcess, type ProxyReady, type TestCluster } from '../helpers/cluster.js';
@@ -29,18 +28,6 @@ const planted = plantedValues(corpus.tokens, [corpus.setup, ...corpus.queries.ma
 const needles = leakNeedles(corpus.tokens, planted);
 const psqlInstalled = await PsqlClient.available();
 
-// What the corpus needs to read and write, allowed for the demo agent so that what refuses a leaking statement is
-// masking itself, not a missing grant. The shipped agent-safe rules still come first (as in production): they
-// refuse DDL, DO blocks and pg_notify before masking is asked.
-const LEAK_FIXTURES_RULE: Rule = {
-  name: 'leak-fixtures',
-  action: 'allow',
-  match: {
-    kinds: ['select', 'copy-out', 'cursor', 'explain', 'insert', 'update', 'delete', 'execute', 'deallocate', 'transaction', 'set', 'empty'],
-    reads: ['public.leak_*', 'pg_catalog.*'],
-    writes: ['public.leak_*'],
-  },
-};
 
 let tc: TestCluster;
 let agentHome: string;

@@ -8,21 +8,11 @@
 // that follows a length). Entries whose output follows the clock are compared on everything but their rows.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Rule } from '../../src/policy/index.js';
-import { loadCorpus, type CorpusEntry } from '../unit/masking-corpus-runner.js';
+import { LEAK_FIXTURES_RULE, loadCorpus, type CorpusEntry } from '../unit/masking-corpus-runner.js';
 import { loginAgent, startProxyCli, startTestCluster, type CliProcess, type ProxyReady, type TestCluster } from '../helpers/cluster.js';
 
 const corpus = loadCorpus();
 
-const RULE: Rule = {
-  name: 'leak-fixtures',
-  action: 'allow',
-  match: {
-    kinds: ['select', 'copy-out', 'cursor', 'explain', 'insert', 'update', 'delete', 'execute', 'deallocate', 'transaction', 'set', 'empty'],
-    reads: ['public.leak_*', 'pg_catalog.*'],
-    writes: ['public.leak_*'],
-  },
-};
 
 // The masked columns' values in the two worlds; id, name, note and region are the same in both.
 const WORLDS = {
@@ -46,7 +36,7 @@ beforeAll(async () => {
     const masking = structuredClone(corpus.masking) as unknown as { columns: Record<string, unknown> };
     for (const c of Object.keys(masking.columns)) masking.columns[c] = 'redact';
     agent.masking = masking as unknown as Record<string, unknown>;
-    agent.rules = [RULE, ...agent.rules];
+    agent.rules = [LEAK_FIXTURES_RULE, ...agent.rules];
     delete agent.budget;
     agent.review = { databases: agent.review?.databases ?? [], timeout: '3s' };
   });

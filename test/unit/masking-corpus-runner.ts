@@ -6,11 +6,24 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import YAML from 'yaml';
 import { MessageFramer, readRowDescription } from '../../src/pgwire/index.js';
-import { analyze, type AnalyzedStatement } from '../../src/policy/index.js';
+import { analyze, type AnalyzedStatement, type Rule } from '../../src/policy/index.js';
 import {
   CopyOutRewriter, analyzeMaskedFlow, buildColumnPlan, buildCopyPlan, compileRowPlan, maskingDenial, rewriteDataRow,
   type MaskFlow, type MaskingBlockInput, type MaskingError, type MaskingPolicy, type ResultColumn,
 } from '../../src/masking/index.js';
+
+// What the corpus needs to read and write, allowed for the demo agent so that what refuses a leaking statement is
+// masking itself, not a missing grant. The shipped agent-safe rules still come first (as in production): they
+// refuse DDL, DO blocks and pg_notify before masking is asked.
+export const LEAK_FIXTURES_RULE: Rule = {
+  name: 'leak-fixtures',
+  action: 'allow',
+  match: {
+    kinds: ['select', 'copy-out', 'cursor', 'explain', 'insert', 'update', 'delete', 'execute', 'deallocate', 'transaction', 'set', 'empty'],
+    reads: ['public.leak_*', 'pg_catalog.*'],
+    writes: ['public.leak_*'],
+  },
+};
 
 export interface CorpusEntry {
   sql: string;

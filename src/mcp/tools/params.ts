@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const DEFAULT_MAX_ROWS = 100;
 export const MAX_ROWS_LIMIT = 10_000;
 
-export const sqlArg = z.string().min(1).max(100_000).describe('one SQL statement');
+export const sqlArg = z.string().max(100_000).describe('one SQL statement');
 export const paramsArg = z
   .array(z.union([z.string(), z.number(), z.boolean(), z.null()]))
   .max(1000)
