@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { clientCredentialsToken } from '../identity/index.js';
 import { ApiClient } from './api-client.js';
+import { ciAudience, ciToken, type CiTokenOptions } from './ci-token.js';
 import { ClientError } from './errors.js';
 import { deleteToken, saveToken } from './keystore.js';
 import { readProfile, writeProfile, removeProfileIdentity, type Profile } from './profile.js';
@@ -80,22 +81,18 @@ export async function loginWithTokenFile(server: string, caPem: string | undefin
   return loginWithToken(server, caPem, token);
 }
 
-/** The CI job's own OIDC token: GitHub Actions' token endpoint, or a token a CI system put in AGENTDB_ID_TOKEN (GitLab id_tokens). */
-export async function loginFromCi(server: string, caPem: string | undefined): Promise<LoginResult> {
-  let token = process.env.AGENTDB_ID_TOKEN;
-  if (!token && process.env.ACTIONS_ID_TOKEN_REQUEST_URL && process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
+/** The CI job's own OIDC token (ci-token.ts says where it comes from), verified by the server against auth.workload. */
+export async function loginFromCi(server: string, caPem: string | undefined, opts: CiTokenOptions = {}): Promise<LoginResult> {
+  const advertised = async () => {
     const api = new ApiClient(server, caPem);
-    const { auth } = await api.get<{ auth: { audience: string } }>('/v1/ping').finally(() => api.close());
-    const url = new URL(process.env.ACTIONS_ID_TOKEN_REQUEST_URL);
-    url.searchParams.set('audience', auth.audience);
-    const res = await fetch(url, { headers: { authorization: `Bearer ${process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` } });
-    if (!res.ok) throw new ClientError('AGENTDB_ERR_CI_TOKEN', `GitHub Actions refused an OIDC token (${res.status}); does the job have "id-token: write" permission?`);
-    token = ((await res.json()) as { value?: string }).value;
-  }
-  if (!token) {
-    throw new ClientError('AGENTDB_ERR_CI_TOKEN', 'no CI OIDC token found: set AGENTDB_ID_TOKEN (GitLab id_tokens) or run in GitHub Actions with id-token: write', 3);
-  }
-  return loginWithToken(server, caPem, token);
+    try {
+      const { auth } = await api.get<{ auth: { workload?: { issuer: string; audience: string }[] } }>('/v1/ping');
+      return ciAudience(auth.workload ?? []);
+    } finally {
+      await api.close();
+    }
+  };
+  return loginWithToken(server, caPem, await ciToken(opts, advertised));
 }
 
 export async function logout(): Promise<boolean> {

@@ -847,7 +847,7 @@ export class GatewaySession {
         const masking = this.deps.masking;
         if (!s || !masking) return;
         const copy = masking.copyOut(s.columnsRef.analysis, buf.readInt16BE(off + 6));
-        if ('refusal' in copy) s.suppress = { code: SqlState.INSUFFICIENT_PRIVILEGE, message: copy.refusal };
+        if ('refusal' in copy) s.suppress = maskingRefusal(copy.refusal);
         else if (!copy.passThrough) s.copy = copy;
         return;
       }
@@ -961,7 +961,7 @@ export class GatewaySession {
   private rowPlanFor(s: PendingStatement, masking: SessionMasking): RowPlan | undefined {
     const shape = s.columnsRef.shape;
     if (shape?.refusal || !shape?.plan) {
-      s.suppress = { code: SqlState.INSUFFICIENT_PRIVILEGE, message: shape?.refusal ?? 'the columns of this result could not be established, so it is not delivered' };
+      s.suppress = maskingRefusal(shape?.refusal ?? 'the columns of this result could not be established, so it is not delivered');
       return undefined;
     }
     return masking.rowPlan(shape, s.formats ?? []);
@@ -1090,6 +1090,11 @@ function copyDataMessage(payload: Buffer): Buffer {
 
 function describePortal(name: string): Buffer {
   return describeMessage('P', name);
+}
+
+/** A result masking refuses once its columns arrive: worded as every other policy denial, so clients can name the rule. */
+function maskingRefusal(why: string): { code: string; message: string } {
+  return { code: SqlState.INSUFFICIENT_PRIVILEGE, message: `denied by agentdb policy (rule masking): ${why}` };
 }
 
 function toDenial(d: StatementDecision): Denial {

@@ -2,13 +2,13 @@
 // that bots (client credentials) and CI jobs (workload tokens) present. The IdP's tokens never leave
 // the control plane; callers get claims.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRemoteJWKSet, customFetch, errors as jose, jwtVerify } from 'jose';
+import { jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { Demand } from './demand.js';
 import { discoverIssuer } from './discovery.js';
 import { IdentityError } from './errors.js';
 import { describeError, oauthErrorCode } from './oidc-errors.js';
-import { assertTransportAllowed, guardedFetch } from './transport.js';
+import { ALGORITHMS, CLOCK_TOLERANCE_S, assertJwtShape, remoteKeySet, tokenError, type KeySet } from './jwt.js';
 
 export interface OidcProviderSettings {
   issuer: string;
@@ -41,18 +41,10 @@ export interface DeviceLoginOptions {
 
 /** Asked for when the settings name no scopes; trimmed to what the IdP advertises, since some IdPs reject unknown scopes. */
 const DEFAULT_SCOPES = ['openid', 'profile', 'email', 'groups'];
-/** Asymmetric algorithms only: a symmetric one would let anyone holding a shared secret mint identities. */
-const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
-/** Seconds of clock difference tolerated between the IdP and us on exp/nbf/iat. */
-const CLOCK_TOLERANCE_S = 30;
-/** Real tokens are a few KiB; anything far larger is refused before any parsing. */
-const MAX_TOKEN_LENGTH = 32 * 1024;
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 /** RFC 8628 3.5: the interval when the IdP names none, and what each slow_down adds to it. */
 const DEFAULT_INTERVAL_S = 5;
 const SLOW_DOWN_S = 5;
-
-type KeySet = ReturnType<typeof createRemoteJWKSet>;
 
 export class OidcLogin {
   readonly #config: oidc.Configuration;
@@ -78,12 +70,7 @@ export class OidcLogin {
     // ID tokens come straight from the token endpoint, which TLS would vouch for; checking their
     // signature as well keeps the http development IdP to the same standard.
     oidc.enableNonRepudiationChecks(config);
-    // jose caches the key set and refetches it (at most every 30s) when a token names an unknown
-    // kid, which is how an IdP's key rotation reaches us.
-    const keys = createRemoteJWKSet(assertTransportAllowed(jwksUri, 'JWKS endpoint'), {
-      [customFetch]: guardedFetch('JWKS endpoint'),
-    });
-    return new OidcLogin(config, settings, keys);
+    return new OidcLogin(config, settings, remoteKeySet(jwksUri));
   }
 
   get issuer(): string {
@@ -122,9 +109,7 @@ export class OidcLogin {
 
   /** Verifies a JWT from this issuer: signature (JWKS), iss, aud, exp. Returns its claims. */
   async verifyAccessToken(token: string): Promise<Record<string, unknown>> {
-    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) {
-      throw new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_INVALID', 'the token is not a signed JWT (three base64url parts separated by dots, at most 32 KiB)');
-    }
+    assertJwtShape(token);
     try {
       // Note: an ID token for our own client has aud = clientId, so it passes here only if the
       // configured audience is the client id, which an access token's audience should never be.
@@ -207,32 +192,4 @@ function deviceError(err: unknown, cancelled: boolean, expired: boolean, issuer:
     return new IdentityError('AGENTDB_ERR_IDENTITY_LOGIN_DENIED', `the sign-in was denied at ${issuer}: ${describeError(err)}`, { cause: err });
   }
   return new IdentityError('AGENTDB_ERR_IDENTITY_LOGIN_FAILED', `the device login at ${issuer} failed: ${describeError(err)}`, { cause: err });
-}
-
-function tokenError(err: unknown, issuer: string, audience: string): IdentityError {
-  if (err instanceof IdentityError) return err;
-  const opts = { cause: err };
-  if (err instanceof jose.JWTExpired) {
-    const exp = typeof err.payload.exp === 'number' ? ` at ${new Date(err.payload.exp * 1000).toISOString()}` : '';
-    return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_EXPIRED', `the token expired${exp}; get a new one`, opts);
-  }
-  if (err instanceof jose.JWTClaimValidationFailed) {
-    if (err.claim === 'aud') {
-      return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_AUDIENCE', `the token is for audience ${JSON.stringify(err.payload.aud)}, not "${audience}"`, opts);
-    }
-    if (err.claim === 'iss') {
-      return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_ISSUER', `the token is from issuer ${JSON.stringify(err.payload.iss)}, not ${issuer}`, opts);
-    }
-    return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_CLAIMS', `the token's "${err.claim}" claim is not acceptable: ${err.reason}`, opts);
-  }
-  if (err instanceof jose.JWSSignatureVerificationFailed || err instanceof jose.JWKSNoMatchingKey || err instanceof jose.JWKSMultipleMatchingKeys) {
-    return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_SIGNATURE', `the token's signature does not verify with the published keys of ${issuer}`, opts);
-  }
-  if (err instanceof jose.JOSEAlgNotAllowed) {
-    return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_INVALID', `the token is signed with an algorithm that is not accepted (${ALGORITHMS.join(', ')})`, opts);
-  }
-  if (err instanceof jose.JWKSTimeout || err instanceof jose.JWKSInvalid || (err instanceof jose.JOSEError && err.code === 'ERR_JOSE_GENERIC') || err instanceof TypeError) {
-    return new IdentityError('AGENTDB_ERR_IDENTITY_JWKS_UNAVAILABLE', `could not fetch the signing keys of ${issuer}: ${describeError(err)}`, opts);
-  }
-  return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_INVALID', `the token is not valid: ${describeError(err)}`, opts);
 }

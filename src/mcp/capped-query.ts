@@ -13,6 +13,8 @@ export interface CappedResult {
   rowCount?: number;
   /** more rows were there than the cap */
   truncated: boolean;
+  /** NOTICE and WARNING texts that came with it */
+  notices?: string[];
 }
 
 interface Field {

@@ -36,14 +36,29 @@ export function applicationName(l: CallLabel): string {
 // How long a cancel request waits for the gateway to close its connection.
 const CANCEL_WAIT_MS = 5000;
 
+// The gateway's NOTICE when it holds a statement for review (gateway/session.ts tellHeld): the request's id,
+// bound to this connection's statement, so no guessing which request is this call's.
+const HELD_NOTICE = /^agentdb: held for review: request (\S+)$/;
+
 export class CallConnection {
   private closedWith: Error | undefined;
   private readonly closed: Promise<never>;
+  private notices: string[] = [];
+  /** resolves with the request id once the gateway holds this connection's statement for review */
+  readonly held: Promise<string>;
 
   constructor(
     readonly client: pg.Client,
     private readonly proxy: ProxyInfo,
   ) {
+    this.held = new Promise((resolve) => {
+      client.on('notice', (n: { severity?: string; message?: string }) => {
+        const id = HELD_NOTICE.exec(n.message ?? '')?.[1];
+        if (id) resolve(id);
+        // Others reach the model with the result: an ignored SET of a forced setting says so in one.
+        else this.notices.push(`${n.severity ?? 'NOTICE'}: ${n.message ?? ''}`);
+      });
+    });
     // A session the gateway ends (certificate expired, lock) fails the statement waiting on it, not the server.
     this.closed = new Promise<never>((_resolve, reject) => {
       const fail = (err?: Error) => {
@@ -62,6 +77,13 @@ export class CallConnection {
     const q = new CappedQuery(sql, params, maxRows);
     void this.client.query(q as unknown as pg.QueryConfig);
     return Promise.race([q.result, this.closed]);
+  }
+
+  /** The notices PostgreSQL or the gateway sent since the last call (the held notice aside). */
+  takeNotices(): string[] {
+    const out = this.notices;
+    this.notices = [];
+    return out;
   }
 
   /** A simple-protocol command of our own (BEGIN READ ONLY, ROLLBACK). */

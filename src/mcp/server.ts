@@ -42,7 +42,7 @@ export function createMcpServer(opts: McpServerOptions): McpServer {
   };
   const ctx: McpContext = {
     conns: new GatewayConnections(opts.proxy),
-    held: new HeldStatements(opts.api, opts.identity, opts.proxy.db),
+    held: new HeldStatements(opts.api, opts.identity),
     api: opts.api,
     task: opts.proxy.task,
     db: opts.proxy.db,

@@ -24,6 +24,7 @@ export function compact(r: CappedResult): Record<string, unknown> {
     columns: r.columns,
     rows: r.rows,
     ...(r.truncated ? { truncated: true, note: `only the first ${r.rows.length} rows; ask for fewer rows or raise max_rows` } : {}),
+    ...(r.notices ? { notices: r.notices } : {}),
   };
 }
 
@@ -32,13 +33,15 @@ export function resultText(r: CappedResult, call: string): string {
 }
 
 async function runOn(conn: CallConnection, s: StatementInput): Promise<CappedResult> {
-  if (!s.readOnly) return conn.run(s.sql, s.params, s.maxRows);
-  await conn.command('BEGIN READ ONLY');
+  if (s.readOnly) await conn.command('BEGIN READ ONLY');
+  conn.takeNotices();
   try {
-    return await conn.run(s.sql, s.params, s.maxRows);
+    const r = await conn.run(s.sql, s.params, s.maxRows);
+    const notices = conn.takeNotices();
+    return notices.length > 0 ? { ...r, notices } : r;
   } finally {
     // Nothing a read-only transaction did is worth keeping; an aborted one needs ending before the connection closes.
-    await conn.command('ROLLBACK').catch(() => undefined);
+    if (s.readOnly) await conn.command('ROLLBACK').catch(() => undefined);
   }
 }
 
@@ -58,12 +61,14 @@ export async function readCatalog(ctx: McpContext, label: CallLabel, reads: { sq
 /** A statement the agent wrote: its result, or pending_approval when the gateway holds it for a reviewer. */
 export async function runStatement(ctx: McpContext, label: CallLabel, s: StatementInput): Promise<CallToolResult> {
   const conn = await ctx.conns.open(label);
-  const outcome = await ctx.held.waitOrHeld(runOn(conn, s), { sql: s.sql, params: s.params, call: label.call }, () => void conn.close());
+  const outcome = await ctx.held.waitOrHeld(runOn(conn, s), conn.held, label.call, () => void conn.close());
   if ('done' in outcome) return textResult(resultText(outcome.done, label.call));
-  return pending(ctx, conn, outcome.held, s, label.call);
+  // The rule and why, as the reviewer sees them; the request id alone is enough if the list cannot be read.
+  const request = (await ctx.held.request(outcome.held).catch(() => undefined)) ?? { id: outcome.held };
+  return pending(ctx, conn, request, s, label.call);
 }
 
-async function pending(ctx: McpContext, conn: CallConnection, request: RequestView, s: StatementInput, call: string): Promise<CallToolResult> {
+async function pending(ctx: McpContext, conn: CallConnection, request: Pick<RequestView, 'id' | 'statement'>, s: StatementInput, call: string): Promise<CallToolResult> {
   const hash = statementHash(s.sql, s.params);
   const rule = request.statement?.rule ?? 'review';
   // Elicitation informs the person at the client and lets them withdraw the statement; it approves nothing:

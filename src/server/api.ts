@@ -1,7 +1,7 @@
 // The control plane's HTTPS API. Every route but ping and login needs an agentdb login session token.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { IdentityError, resolveIdentity, type Identity, type IdentityMapping, type OidcLogin } from '../identity/index.js';
+import { IdentityError, resolveIdentity, unverifiedIssuer, type Identity, type IdentityMapping, type OidcLogin, type WorkloadIssuers } from '../identity/index.js';
 import type { AuditLog, AuditEvent } from '../audit/index.js';
 import { readRecording } from '../recording/index.js';
 import type { Store } from '../store/index.js';
@@ -27,6 +27,8 @@ export interface ApiDeps {
   gatewayAddr: { host: string; port: number };
   oidc: { issuer: string; audience: string; login(): Promise<OidcLogin> };
   mapping: IdentityMapping;
+  /** CI issuers (auth.workload) whose job tokens log in as bots */
+  workload: WorkloadIssuers;
   roles: Record<string, Role>;
   sessions: LoginSessions;
   certs: TaskCertIssuer;
@@ -128,10 +130,15 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
       throw new ApiError(403, 'AGENTDB_ERR_API_FORBIDDEN', `${s.identity.name} holds no role that may read the audit log`);
     }
   };
-  const startSession = async (claims: Record<string, unknown>, defaultKind: Identity['kind'], how: string) => {
+  const startSession = async (
+    claims: Record<string, unknown>,
+    defaultKind: Identity['kind'],
+    how: string,
+    identify = (c: Record<string, unknown>) => resolveIdentity(c, deps.mapping, defaultKind),
+  ) => {
     let identity: Identity;
     try {
-      identity = resolveIdentity(claims, deps.mapping, defaultKind);
+      identity = identify(claims);
     } catch (err) {
       if (err instanceof IdentityError) throw new ApiError(403, err.code, err.message);
       throw err;
@@ -157,7 +164,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
   app.get('/v1/ping', async () => ({
     cluster: deps.cluster,
     version: deps.version,
-    auth: { issuer: deps.oidc.issuer, audience: deps.oidc.audience },
+    auth: { issuer: deps.oidc.issuer, audience: deps.oidc.audience, workload: deps.workload.audiences() },
     gateway: deps.gatewayAddr,
   }));
 
@@ -206,7 +213,16 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
     // Limits count the work a request causes; a malformed one is refused for next to nothing first.
     const { token } = parse(tokenBody, req.body);
     tokenLoginLimit.take(req.ip);
+    // The issuer picks the path; each path verifies the token against that issuer's keys only.
+    const iss = unverifiedIssuer(token);
+    if (deps.workload.lists(iss)) {
+      const verified = await deps.workload.verify(token);
+      return startSession(verified, 'bot', 'workload', (c) => deps.workload.identify(c));
+    }
     const login = await deps.oidc.login();
+    if (iss !== login.issuer) {
+      throw new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_ISSUER', `the token's issuer ${JSON.stringify(iss)} is neither the login issuer (auth.oidc) nor listed under auth.workload`);
+    }
     const claims = await login.verifyAccessToken(token);
     return startSession(claims, 'bot', 'oidc-token');
   });

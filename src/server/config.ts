@@ -4,6 +4,7 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { z } from 'zod';
 import { roleSchema } from '../policy/index.js';
 import { maskingBlockSchema } from '../masking/index.js';
+import { IdentityError, templateClaims } from '../identity/index.js';
 import { parseDuration } from './duration.js';
 
 export class ConfigError extends Error {
@@ -57,6 +58,19 @@ const bindingSchema = z
   .object({
     match: z.object({ claim: z.string().min(1), values: z.array(z.string()).min(1) }).strict(),
     kind: z.enum(['human', 'agent', 'bot']).optional(),
+    roles: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+
+/** A CI issuer whose job tokens log in as a bot (README "CI workload identity"). */
+const workloadSchema = z
+  .object({
+    issuer: z.string().url(),
+    audience: z.string().min(1),
+    /** claim -> glob or list of globs; every claim listed must be present and match */
+    match: z.record(z.string().min(1), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)])).default({}),
+    /** the bot's name; `{{claim}}` is replaced by the claim's value */
+    identity: z.string().min(1),
     roles: z.array(z.string().min(1)).min(1),
   })
   .strict();
@@ -151,6 +165,7 @@ export const configSchema = z
         groupsClaim: z.string().default('groups'),
         traitClaims: z.record(z.string(), z.string()).default({}),
         bindings: z.array(bindingSchema).default([]),
+        workload: z.array(workloadSchema).default([]),
       })
       .strict(),
     review: z
@@ -214,6 +229,20 @@ function checkReferences(cfg: Config, source: string): Config {
   for (const [name, db] of Object.entries(cfg.databases)) {
     if (Object.hasOwn(db.credentials, 'auto')) problems.push(`${source}: databases.${name}.credentials.auto: "auto" names the provisioned user (README "Provisioned database users"); give this credential another name`);
   }
+  const loginIssuer = cfg.auth.oidc.issuer.replace(/\/$/, '');
+  cfg.auth.workload.forEach((w, i) => {
+    // One issuer, one kind of login: a person's or bot's IdP token is never taken as a CI job's, nor the reverse.
+    if (w.issuer.replace(/\/$/, '') === loginIssuer) problems.push(`${source}: auth.workload.${i}.issuer: ${w.issuer} is the login issuer (auth.oidc.issuer); a workload issuer must be another one`);
+    w.roles.forEach((r) => {
+      if (!cfg.roles[r]) problems.push(`${source}: auth.workload.${i}.roles: role "${r}" is not defined under roles`);
+    });
+    try {
+      templateClaims(w.identity);
+    } catch (err) {
+      if (!(err instanceof IdentityError)) throw err;
+      problems.push(`${source}: auth.workload.${i}.identity: ${err.message}`);
+    }
+  });
   cfg.auth.bindings.forEach((b, i) =>
     b.roles.forEach((r) => {
       if (!cfg.roles[r]) problems.push(`${source}: auth.bindings.${i}.roles: role "${r}" is not defined under roles`);

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { CertificateAuthority } from '../ca/index.js';
 import { AuditLog } from '../audit/index.js';
 import { openPostgresStore, openSqliteStore, startSqliteWriter, type BulkWriter, type Store } from '../store/index.js';
-import { OidcLogin } from '../identity/index.js';
+import { OidcLogin, WorkloadIssuers } from '../identity/index.js';
 import { Gateway, Provisioner, type GatewayDatabase } from '../gateway/index.js';
 import { loadParser, compilePolicy, sessionSettingsFor, budgetFor, reviewTimeoutFor, roleTable, holdByEffect, rowsOverFor, provisionPlanFor } from '../policy/index.js';
 import { ConfigError, resolveSecret, splitHostPort, type Config } from './config.js';
@@ -183,6 +183,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       gatewayAddr,
       oidc: { issuer: oidcCfg.issuer, audience: oidcCfg.audience, login },
       mapping: { nameClaims: config.auth.nameClaims, groupsClaim: config.auth.groupsClaim, traitClaims: config.auth.traitClaims, bindings: config.auth.bindings },
+      workload: new WorkloadIssuers(config.auth.workload),
       roles,
       sessions,
       certs: new TaskCertIssuer(userCa, roles, audit, locks, requests),

@@ -20,8 +20,8 @@ export const MASKED_TABLE = 'bench_rows_masked';
 export const MASKED_COLUMNS = { [`public.${MASKED_TABLE}.a`]: 'redact', [`public.${MASKED_TABLE}.b`]: { partial: 4 } } as const;
 const LARGE_ROWS = 1_000_000;
 
-/** pgbench -i at `scale`, and the large table: 1,000,000 rows of about 150 bytes. */
-export async function loadBenchData(pgbench: string, adminUrl: string, scale: number, dbUser: string): Promise<LargeTable> {
+/** pgbench -i at `scale`, and the large table: 1,000,000 rows of about 150 bytes (none in quick mode, which reads none). */
+export async function loadBenchData(pgbench: string, adminUrl: string, scale: number, dbUser: string, largeRows = LARGE_ROWS): Promise<LargeTable> {
   const u = new URL(adminUrl);
   // The superuser without TLS: setup, not a measured path.
   const admin = { path: 'direct' as const, host: u.hostname, port: Number(u.port), database: decodeURIComponent(u.pathname.slice(1)), user: 'postgres', password: decodeURIComponent(u.password) };
@@ -35,7 +35,7 @@ export async function loadBenchData(pgbench: string, adminUrl: string, scale: nu
       DROP TABLE IF EXISTS ${LARGE_TABLE};
       CREATE TABLE ${LARGE_TABLE} (id int PRIMARY KEY, a text, b text, c text);
       INSERT INTO ${LARGE_TABLE}
-        SELECT g, md5(g::text), md5((g + 1)::text), repeat(chr(97 + g % 26), 64) FROM generate_series(1, ${LARGE_ROWS}) g;
+        SELECT g, md5(g::text), md5((g + 1)::text), repeat(chr(97 + g % 26), 64) FROM generate_series(1, ${largeRows}) g;
       GRANT SELECT, INSERT, UPDATE ON ${PGBENCH_TABLES.join(', ')} TO ${db.escapeIdentifier(dbUser)};
       GRANT SELECT ON ${LARGE_TABLE} TO ${db.escapeIdentifier(dbUser)};
       DROP TABLE IF EXISTS ${MASKED_TABLE};

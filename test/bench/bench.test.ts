@@ -32,7 +32,7 @@ test('agentdb bench', async () => {
     date: new Date().toISOString(),
     machine: e.machine,
     rounds: settings.rounds,
-    settings: { seconds: settings.seconds, scale: settings.scale, pgbouncer: e.endpoints.some((p) => p.path === 'pgbouncer') },
+    settings: { seconds: settings.seconds, scale: settings.scale, pgbouncer: e.endpoints.some((p) => p.path === 'pgbouncer'), quick: settings.quick },
     wallSeconds: (Date.now() - started) / 1000,
     results: outcome.results,
     targets: outcome.targets,

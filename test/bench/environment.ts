@@ -11,7 +11,7 @@ import { startProxyCli } from '../helpers/cluster.js';
 import { AGENT, gatewayTls, loginAgent, taskCertFiles, type AgentLogin } from './agent-access.js';
 import { LARGE_TABLE, loadBenchData, MASKED_COLUMNS, MASKED_TABLE, PGBENCH_TABLES, type LargeTable } from './bench-data.js';
 import { startClusterProcess, type ClusterProcess } from './cluster-handle.js';
-import { NODE_PIPE, type Endpoint, type PathName } from './paths.js';
+import { cpuShares, NODE_PIPE, type Endpoint, type PathName } from './paths.js';
 import { startNodePipe, type NodePipe } from './node-pipe.js';
 import { startPgbouncer } from './pgbouncer.js';
 import { startBenchPostgres } from './postgres.js';
@@ -94,9 +94,9 @@ export async function startBenchEnvironment(settings: BenchSettings, log: Log): 
       children.delete(cluster.pid);
     });
 
-    log(`loading data: pgbench -i -s ${settings.scale}, and 1,000,000 rows of about 150 bytes`);
+    log(`loading data: pgbench -i -s ${settings.scale}${settings.quick ? ' (quick mode: no large table)' : ', and 1,000,000 rows of about 150 bytes'}`);
     const adminUrl = pgServer.adminUrl(DATABASE.name);
-    const largeTable = await loadBenchData(settings.pgbench, adminUrl, settings.scale, DATABASE.user);
+    const largeTable = await loadBenchData(settings.pgbench, adminUrl, settings.scale, DATABASE.user, settings.quick ? 0 : undefined);
 
     log('logging the demo agent in through the CLI; task certificate; agentdb proxy');
     const login = await loginAgent(cluster.info, path.join(dir, 'agent-home'));
@@ -136,10 +136,11 @@ export async function startBenchEnvironment(settings: BenchSettings, log: Log): 
       host: cluster.info.gateway.host,
       port: cluster.info.gateway.port,
       servedBy: [cluster.pid],
+      cpuShares: cpuShares(cluster.pid),
       tls: gatewayTls(cert),
       ...common,
     });
-    endpoints.push({ path: 'full', host: proxy.ready.host, port: proxy.ready.port, servedBy: [cluster.pid, proxy.proc.child.pid!], password: proxy.ready.password, ...common });
+    endpoints.push({ path: 'full', host: proxy.ready.host, port: proxy.ready.port, servedBy: [cluster.pid, proxy.proc.child.pid!], cpuShares: cpuShares(cluster.pid, proxy.proc.child.pid!), password: proxy.ready.password, ...common });
 
     const db = new pg.Client({ connectionString: adminUrl });
     await db.connect();

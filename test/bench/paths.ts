@@ -5,6 +5,7 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
+import type { CpuShare } from './process-cpu.js';
 
 export const PATH_NAMES = ['direct', 'pgbouncer', 'gateway', 'full'] as const;
 /** A reference path: a bare Node.js TLS pipe (node-pipe-process.ts), the floor any Node.js relay starts from. */
@@ -29,6 +30,8 @@ export interface Endpoint {
   user: string;
   /** the processes between the client and PostgreSQL (pgbouncer, the agentdb server, the proxy): their CPU is the path's cost */
   servedBy?: number[];
+  /** the servedBy processes' CPU split by process and thread, each share reported beside the total */
+  cpuShares?: CpuShare[];
   /** the direct and pgbouncer paths log in with the database password; the others never see one */
   password?: string;
   tls?: {
@@ -38,6 +41,28 @@ export interface Endpoint {
     client?: { certFile: string; keyFile: string; certPem: string; keyPem: string };
   };
 }
+
+/** The share of the full path's CPU that is `agentdb proxy`'s (a process of its own). */
+export const PROXY_SHARE = 'proxy';
+
+/**
+ * How the CPU behind the gateway (and, on the full path, the proxy) splits: the proxy process, the agentdb
+ * server process, and of that its main thread (TLS, framing, policy, audit event and journal for every
+ * session), the store writer thread (SQLite inserts of audit events and recordings) and its other threads
+ * (V8's GC helpers, libuv's pool). The server process also runs the idle control plane and IdP.
+ */
+export function cpuShares(gatewayPid: number, proxyPid?: number): CpuShare[] {
+  return [
+    ...(proxyPid !== undefined ? [{ name: PROXY_SHARE, pid: proxyPid, threads: 'all' as const }] : []),
+    { name: 'gateway process', pid: gatewayPid, threads: 'all' },
+    { name: 'gateway main thread', pid: gatewayPid, threads: 'main' },
+    { name: 'gateway store writer thread', pid: gatewayPid, threads: 'worker' },
+    { name: 'gateway other threads', pid: gatewayPid, threads: 'other' },
+  ];
+}
+
+/** The series of a share of `path`'s CPU figure, e.g. "full: proxy". */
+export const shareSeries = (path: PathName, share: string): string => `${path}: ${share}`;
 
 // A file that is never there: libpq then reads no password file at all (/dev/null would draw a warning).
 const NO_PASSFILE = path.join(tmpdir(), 'agentdb-bench-no-such-pgpass');

@@ -15,7 +15,7 @@ export interface BenchReport {
   date: string;
   machine: Machine;
   rounds: number;
-  settings: { seconds: number; scale: number; pgbouncer: boolean };
+  settings: { seconds: number; scale: number; pgbouncer: boolean; quick: boolean };
   wallSeconds: number;
   results: RunOutcome['results'];
   targets: RunOutcome['targets'];
@@ -39,7 +39,7 @@ export function markdown(report: BenchReport, workloads: readonly Workload[]): s
   const lines: string[] = [
     `## agentdb bench, ${report.date}`,
     '',
-    `${m.cpus} x ${m.cpuModel}; Node ${m.node}; ${m.postgres}. ${report.rounds} rounds, paths alternating; median with min and max over the rounds. ` +
+    `${m.cpus} x ${m.cpuModel}; Node ${m.node}; ${m.postgres}. ${report.settings.quick ? 'Quick mode (AGENTDB_BENCH_QUICK=1). ' : ''}${report.rounds} rounds, paths alternating; median with min and max over the rounds. ` +
       `pgbench scale ${report.settings.scale}, ${report.settings.seconds} s per TPS run. Wall time ${report.wallSeconds.toFixed(0)} s.`,
     '',
     '| workload | figure | median | min | max | unit |',

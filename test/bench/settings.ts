@@ -5,7 +5,20 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { BenchError } from './errors.js';
 
+// Quick mode's defaults: pgbench runs long enough for the CPU per transaction (read in 10 ms ticks) to be
+// within about 1%, and a scale that loads in a second (every path reads the same cached rows either way).
+const QUICK_SECONDS = 5;
+const QUICK_SCALE = 1;
+
+/** The workloads of quick mode: the figures the data path's work moves, for use while working on it. */
+export const QUICK_WORKLOADS = ['tps-simple', 'latency'];
+
 export interface BenchSettings {
+  /**
+   * AGENTDB_BENCH_QUICK=1: only QUICK_WORKLOADS, shorter pgbench runs, a smaller pgbench scale and no large
+   * table, so that a run takes under two minutes. Its figures are the full run's, measured for less time.
+   */
+  quick: boolean;
   /** length of each pgbench TPS run (AGENTDB_BENCH_SECONDS) */
   seconds: number;
   /** how often every configuration is measured; the median is reported (AGENTDB_BENCH_ROUNDS, at least 3) */
@@ -31,6 +44,14 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, 
   return n;
 }
 
+/** A yes/no variable: unset, empty or 0 is no, 1 is yes; anything else is a mistake worth hearing about. */
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === '0') return false;
+  if (raw === '1') return true;
+  throw new BenchError('AGENTDB_ERR_BENCH_SETTING', `${name}=${raw}: use 1 (on) or 0 (off)`);
+}
+
 /** The executable `name` on PATH or in the sbin directories Debian puts daemons in (not on a user's PATH). */
 export function findExecutable(name: string, extraDirs: string[] = ['/usr/sbin', '/usr/local/sbin', '/sbin']): string | undefined {
   const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
@@ -39,7 +60,12 @@ export function findExecutable(name: string, extraDirs: string[] = ['/usr/sbin',
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): BenchSettings {
-  const only = env.AGENTDB_BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+  const quick = flag(env, 'AGENTDB_BENCH_QUICK');
+  const only = env.AGENTDB_BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean) ?? (quick ? QUICK_WORKLOADS : undefined);
+  const notQuick = quick ? only?.filter((id) => !QUICK_WORKLOADS.includes(id)) : [];
+  if (notQuick?.length) {
+    throw new BenchError('AGENTDB_ERR_BENCH_SETTING', `AGENTDB_BENCH_QUICK runs only ${QUICK_WORKLOADS.join(', ')} (it loads no large table); AGENTDB_BENCH_ONLY names ${notQuick.join(', ')}`);
+  }
   const pgBin = env.AGENTDB_BENCH_PG_BIN || undefined;
   if (pgBin && !existsSync(path.join(pgBin, 'postgres'))) {
     throw new BenchError('AGENTDB_ERR_BENCH_SETTING', `AGENTDB_BENCH_PG_BIN=${pgBin} holds no "postgres" executable; point it at e.g. /usr/lib/postgresql/15/bin`);
@@ -49,13 +75,15 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env, cwd = process
   const pgbouncerSetting = env.AGENTDB_BENCH_PGBOUNCER;
   const pgbouncer = pgbouncerSetting === 'none' ? undefined : pgbouncerSetting || findExecutable('pgbouncer');
   return {
-    seconds: positiveNumber(env, 'AGENTDB_BENCH_SECONDS', 15, 1),
+    quick,
+    seconds: positiveNumber(env, 'AGENTDB_BENCH_SECONDS', quick ? QUICK_SECONDS : 15, 1),
     rounds: Math.floor(positiveNumber(env, 'AGENTDB_BENCH_ROUNDS', 3, 3)),
-    scale: Math.floor(positiveNumber(env, 'AGENTDB_BENCH_SCALE', 10, 1)),
+    scale: Math.floor(positiveNumber(env, 'AGENTDB_BENCH_SCALE', quick ? QUICK_SCALE : 10, 1)),
     ...(only?.length ? { only: new Set(only) } : {}),
     ...(pgBin ? { pgBin } : {}),
     ...(pgbouncer ? { pgbouncer } : {}),
     pgbench,
-    resultsFile: path.resolve(cwd, env.AGENTDB_BENCH_RESULTS || 'bench-results.json'),
+    // A quick run does not overwrite the last full run's results.
+    resultsFile: path.resolve(cwd, env.AGENTDB_BENCH_RESULTS || (quick ? 'bench-results.quick.json' : 'bench-results.json')),
   };
 }

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ElicitRequestSchema, type CallToolResult, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
-import { analyze, loadParser, type Rule } from '../../src/policy/index.js';
-import { loadCorpus } from '../unit/masking-corpus-runner.js';
+import { analyze, loadParser } from '../../src/policy/index.js';
+import { LEAK_FIXTURES_RULE, loadCorpus } from '../unit/masking-corpus-runner.js';
 import { findLeaks, leakNeedles, plantedValues } from '../helpers/leak-needles.js';
 import { REPO, agentdb, cliEnv, eventually, loginAgent, loginAlice, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { readFileSync } from 'node:fs';
@@ -21,17 +21,6 @@ const leak = loadCorpus();
 const planted = plantedValues(leak.tokens, [leak.setup, ...leak.queries.map((q) => `${q.sql} ${JSON.stringify(q.params ?? [])}`)]);
 const needles = leakNeedles(leak.tokens, planted);
 const policyCorpus = parseYaml(readFileSync(path.join(REPO, 'test/fixtures/policy-corpus.yaml'), 'utf8')) as { sql: string; expect: 'allow' | 'deny' | 'review' }[];
-
-// The leak corpus's fixture tables, allowed for the agent as in test/integration/masking-leaks.test.ts.
-const LEAK_FIXTURES_RULE: Rule = {
-  name: 'leak-fixtures',
-  action: 'allow',
-  match: {
-    kinds: ['select', 'copy-out', 'cursor', 'explain', 'insert', 'update', 'delete', 'execute', 'deallocate', 'transaction', 'set', 'empty'],
-    reads: ['public.leak_*', 'pg_catalog.*'],
-    writes: ['public.leak_*'],
-  },
-};
 
 let tc: TestCluster;
 let agentHome: string;
@@ -113,6 +102,13 @@ function errorOf(r: CallToolResult): { code: string; message: string; rule?: str
 const callIdOf = (r: CallToolResult) => /\b(c_[A-Za-z0-9_-]{8})\b/.exec(text(r))?.[1];
 
 describe('agentdb mcp: tools through the gateway', () => {
+  test('without a login it exits 3 and says what to do, before any MCP traffic', async () => {
+    const r = await agentdb(await tc.newHome(), ['mcp', '--db', 'customers']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/not logged in: run `agentdb login`/);
+    expect(r.stdout).toBe('');
+  });
+
   test('lists the six tools of the contract', async () => {
     const { tools } = await mcp.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(['describe_table', 'execute', 'explain', 'list_tables', 'query', 'request_status']);
@@ -189,6 +185,10 @@ describe('agentdb mcp: tools through the gateway', () => {
 
 // The corpora run on clusters configured as their tunnel tests configure theirs (test/integration/policy-gateway
 // and masking-leaks), so the corpus's answers are the tunnel's; here they are asked through `query`.
+// As test/integration/policy-gateway.test.ts reads it: the gateway's WARNING for an ignored SET.
+const IGNORED = /agentdb: .* set by policy for this session; this SET was ignored/;
+const SET_APP_NAME = /^\s*SET\s+(SESSION\s+|LOCAL\s+)?application_name\s*(=|TO)\s*'[^']*'\s*;?\s*$/i;
+
 describe('the policy corpus through query', () => {
   let corpusMcp: Client;
   beforeAll(async () => {
@@ -209,13 +209,16 @@ describe('the policy corpus through query', () => {
     try {
       for (const entry of policyCorpus) {
         // One statement per call (the extended protocol): a string of several is refused, as on the tunnel's extended protocol.
-        const expected = analyze(entry.sql).statements.length > 1 ? 'deny' : entry.expect;
+        // SET application_name runs with the session's tag kept, as policy-gateway.test.ts expects on the tunnel.
+        const expected = analyze(entry.sql).statements.length > 1 ? 'deny' : SET_APP_NAME.test(entry.sql) ? 'allow' : entry.expect;
         const r = await call(corpusMcp, 'query', { sql: entry.sql, max_rows: 5 });
         let got = 'allow';
         if (r.isError && !text(r).includes('<untrusted-data-')) {
           const e = errorOf(r);
           if (e.code === 'AGENTDB_ERR_MCP_DENIED') got = /timed out/.test(e.message) ? 'review' : 'deny';
         } else if (/"status":"(pending_approval|withdrawn)"/.test(text(r))) got = 'review';
+        // A SET of a setting the policy forces is answered as done with a WARNING, and ignored: the policy's deny.
+        else if (!r.isError && IGNORED.test(text(r))) got = 'deny';
         if (got !== expected) wrong.push(`${JSON.stringify(entry.sql)}: expected ${expected}, got ${got}: ${text(r).slice(0, 300)}`);
       }
     } finally {
@@ -252,8 +255,9 @@ describe('the leak corpus through query', () => {
       for (const h of findLeaks(text(r), needles)) problems.push(`${where}: ${h.needle.what}: ${h.context}`);
       // A string of several statements is one call's error (one statement per call): only the search applies.
       if (analyze(entry.sql).statements.length !== 1) continue;
-      const refused = r.isError === true && !text(r).includes('<untrusted-data-') && errorOf(r).code === 'AGENTDB_ERR_MCP_DENIED';
-      if (entry.expect === 'refused' && !refused) problems.push(`${where}: expected refused, got ${text(r).slice(0, 200)}`);
+      // Refused as masking-leaks.test.ts counts it: 42501, by a rule or by masking when the result's columns arrive.
+      const refused = r.isError === true && (errorOf(r).code === 'AGENTDB_ERR_MCP_DENIED' || errorOf(r).sqlstate === '42501');
+      if (entry.expect === 'refused' && !refused) problems.push(`${where}: expected refused, got ${text(r).slice(0, 600)}`);
       if (entry.expect === 'masked' && refused) problems.push(`${where}: expected masked, refused: ${text(r).slice(0, 200)}`);
       if (entry.expect === 'masked' && !r.isError) masked++;
     }
@@ -351,7 +355,7 @@ describe('budget and audit', () => {
     expect(callId).toBeDefined();
     const r = await agentdb(aliceHome, ['audit', 'search', '--task', TASK, '--limit', '5000', '--format', 'json']);
     expect(r.code, r.stderr).toBe(0);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; identity?: { name: string }; task?: { reason: string }; client?: { app?: string }; statement?: { sql: string } });
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; identity?: { name: string }; task?: { reason: string }; client?: { app?: string }; statement?: { sql: string }; sid?: string });
     const mine = events.filter((e) => e.client?.app?.startsWith(`agentdb-mcp ${CLIENT_NAME} `));
     for (const tool of ['list_tables', 'describe_table', 'query', 'execute', 'explain']) {
       const ev = mine.find((e) => e.type === 'db.session.query' && e.client!.app!.split(' ')[2] === tool);
@@ -359,5 +363,12 @@ describe('budget and audit', () => {
     }
     const stmt = mine.find((e) => e.client!.app === `agentdb-mcp ${CLIENT_NAME} query ${callId}` && e.statement?.sql === 'SELECT count(*) FROM orders');
     expect(stmt, `the query of call ${callId}`).toBeDefined();
+    // The call's session plays back like any other (its recording is stored when the session ends).
+    const sid = (stmt as { sid?: string }).sid!;
+    const play = await eventually(async () => {
+      const p = await agentdb(aliceHome, ['play', sid]);
+      return p.code === 0 ? p : undefined;
+    }, `the recording of session ${sid}`);
+    expect(play.stdout).toContain('SELECT count(*) FROM orders');
   }, 60_000);
 });

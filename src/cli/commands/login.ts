@@ -14,6 +14,8 @@ interface LoginOptions {
   clientSecretEnv?: string;
   tokenFile?: string;
   ci?: boolean;
+  audience?: string;
+  tokenEnv?: string;
   format: string;
 }
 
@@ -26,12 +28,15 @@ export function register(program: Command): void {
     .option('--client-id <id>', 'log in as a bot with the client credentials grant')
     .option('--client-secret-env <var>', 'environment variable holding the client secret (never a flag: flags show up in ps)')
     .option('--token-file <file>', 'log in with an OIDC token read from this file')
-    .option('--ci', 'log in with the CI job\'s own OIDC token (GitHub Actions, or AGENTDB_ID_TOKEN)')
+    .option('--ci', 'log in with the CI job\'s own OIDC token (GitHub Actions, or AGENTDB_ID_TOKEN / --token-env)')
+    .option('--audience <aud>', 'with --ci in GitHub Actions: the token audience to ask for (default: the one the server is configured with)')
+    .option('--token-env <var>', 'with --ci: environment variable holding the job\'s token, e.g. one GitLab id_tokens fills (default AGENTDB_ID_TOKEN)')
     .option('--format <format>', 'text or json', 'text')
     .action(async (opts: LoginOptions) => {
       const profile = await readProfile();
       const server = opts.server ?? profile?.server ?? DEFAULT_SERVER;
       const caPem = opts.caFile ? await readFile(opts.caFile, 'utf8') : profile?.server === server ? profile.caPem : undefined;
+      if ((opts.audience || opts.tokenEnv) && !opts.ci) throw new UsageError('--audience and --token-env go with --ci');
       let result: LoginResult;
       if (opts.clientId) {
         if (!opts.clientSecretEnv) throw new UsageError('--client-id needs --client-secret-env VAR');
@@ -41,7 +46,7 @@ export function register(program: Command): void {
       } else if (opts.tokenFile) {
         result = await loginWithTokenFile(server, caPem, opts.tokenFile);
       } else if (opts.ci) {
-        result = await loginFromCi(server, caPem);
+        result = await loginFromCi(server, caPem, { audience: opts.audience, tokenEnv: opts.tokenEnv });
       } else {
         let waiting: { stop(): void } | undefined;
         try {

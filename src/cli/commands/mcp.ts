@@ -17,14 +17,17 @@ export function register(program: Command): void {
     .action(async (opts: DbFlags) => {
       // The SDK is loaded only when this command runs: the other commands do not pay for it.
       const { serveStdio } = await import('../../mcp/index.js');
-      const { proxy, close } = await openProxy({ ...opts, port: undefined, socket: undefined }, (err) => process.stderr.write(`agentdb mcp: ${err.message}\n`));
       const { api, profile } = await ApiClient.fromProfile();
       try {
-        process.stderr.write(`agentdb mcp: ${proxy.info.db} as ${proxy.info.dbUser}, task ${proxy.info.task.id} (${proxy.info.task.reason}), certificate until ${proxy.info.expiresAt}\n`);
-        await serveStdio({ proxy: proxy.info, api, identity: profile.identity!.name, version: VERSION });
+        const { proxy, close } = await openProxy({ ...opts, port: undefined, socket: undefined }, (err) => process.stderr.write(`agentdb mcp: ${err.message}\n`));
+        try {
+          process.stderr.write(`agentdb mcp: ${proxy.info.db} as ${proxy.info.dbUser}, task ${proxy.info.task.id} (${proxy.info.task.reason}), certificate until ${proxy.info.expiresAt}\n`);
+          await serveStdio({ proxy: proxy.info, api, identity: profile.identity!.name, version: VERSION });
+        } finally {
+          await close();
+        }
       } finally {
         await api.close();
-        await close();
       }
     });
 }
