@@ -27,6 +27,8 @@ complete -c agentdb -n '__fish_seen_subcommand_from login' -l client-id
 complete -c agentdb -n '__fish_seen_subcommand_from login' -l client-secret-env
 complete -c agentdb -n '__fish_seen_subcommand_from login' -l token-file
 complete -c agentdb -n '__fish_seen_subcommand_from login' -l ci
+complete -c agentdb -n '__fish_seen_subcommand_from login' -l audience
+complete -c agentdb -n '__fish_seen_subcommand_from login' -l token-env
 complete -c agentdb -n '__fish_seen_subcommand_from login' -l format
 complete -c agentdb -n '__fish_seen_subcommand_from status' -l format
 complete -c agentdb -n '__fish_seen_subcommand_from proxy' -l db

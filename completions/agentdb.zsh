@@ -10,7 +10,7 @@ _agentdb() {
     "") words=(server demo login logout status proxy exec mcp play audit request lock unlock completion --version -V) ;;
     "server") words=(--config --dev --data-dir --log) ;;
     "demo") words=(--data-dir) ;;
-    "login") words=(--server --ca-file --client-id --client-secret-env --token-file --ci --format) ;;
+    "login") words=(--server --ca-file --client-id --client-secret-env --token-file --ci --audience --token-env --format) ;;
     "logout") words=() ;;
     "status") words=(--format) ;;
     "proxy") words=(--db --db-user --db-name --task --ttl --port --socket --format) ;;

@@ -16,6 +16,8 @@ export interface WorkloadEntry {
   /** the bot's name, with `{{claim}}` replaced by the claim's value, e.g. 'gh:{{repository}}' */
   identity: string;
   roles: string[];
+  /** the bot's traits (e.g. region for row-level security); values are templates like `identity` */
+  traits?: Record<string, string | string[]>;
 }
 
 /** Longer names are refused: the name becomes a certificate subject and part of a database role name. */
@@ -77,19 +79,26 @@ function rulesOf(entry: WorkloadEntry): Rule[] {
 function identityOf(claims: Record<string, unknown>, entry: WorkloadEntry, index: number): Identity {
   const subject = scalarClaim(claims, 'sub');
   if (!subject) throw new IdentityError('AGENTDB_ERR_IDENTITY_CLAIMS_INVALID', 'the token has no "sub" claim (a non-empty string is required)');
-  const name = entry.identity.replace(PLACEHOLDER, (_, claim: string) => {
+  const render = (template: string, what: string) => renderTemplate(claims, template, `${what} of auth.workload.${index}`);
+  const traits: Record<string, string[]> = {};
+  for (const [trait, values] of Object.entries(entry.traits ?? {})) {
+    traits[trait] = (typeof values === 'string' ? [values] : values).map((v) => render(v, `trait ${trait}`));
+  }
+  return { name: render(entry.identity, 'the identity template'), kind: 'bot', roles: [...entry.roles], traits, issuer: entry.issuer, subject };
+}
+
+function renderTemplate(claims: Record<string, unknown>, template: string, what: string): string {
+  const text = template.replace(PLACEHOLDER, (_, claim: string) => {
     const value = scalarClaim(claims, claim);
-    if (!value) {
-      throw new IdentityError('AGENTDB_ERR_IDENTITY_NO_NAME', `the identity template "${entry.identity}" of auth.workload.${index} reads claim ${claim}, which the token does not carry`);
-    }
+    if (!value) throw new IdentityError('AGENTDB_ERR_IDENTITY_NO_NAME', `${what} ("${template}") reads claim ${claim}, which the token does not carry`);
     return value;
   });
   // Claim values are the CI system's data: keep control characters out of names that reach logs and certificates.
   // eslint-disable-next-line no-control-regex
-  if (name.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(name)) {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_NO_NAME', `the identity name made by auth.workload.${index} is longer than ${MAX_NAME_LENGTH} characters or has control characters`);
+  if (text.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(text)) {
+    throw new IdentityError('AGENTDB_ERR_IDENTITY_NO_NAME', `${what} made a value longer than ${MAX_NAME_LENGTH} characters or with control characters`);
   }
-  return { name, kind: 'bot', roles: [...entry.roles], traits: {}, issuer: entry.issuer, subject };
+  return text;
 }
 
 /** A claim as one string (GitLab sends ref_protected as "true"; a boolean is taken the same way); anything else is undefined. */

@@ -72,6 +72,8 @@ const workloadSchema = z
     /** the bot's name; `{{claim}}` is replaced by the claim's value */
     identity: z.string().min(1),
     roles: z.array(z.string().min(1)).min(1),
+    /** trait -> value(s), each a template like `identity`, e.g. { region: us-east } */
+    traits: z.record(z.string().min(1), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)])).default({}),
   })
   .strict();
 
@@ -236,11 +238,14 @@ function checkReferences(cfg: Config, source: string): Config {
     w.roles.forEach((r) => {
       if (!cfg.roles[r]) problems.push(`${source}: auth.workload.${i}.roles: role "${r}" is not defined under roles`);
     });
-    try {
-      templateClaims(w.identity);
-    } catch (err) {
-      if (!(err instanceof IdentityError)) throw err;
-      problems.push(`${source}: auth.workload.${i}.identity: ${err.message}`);
+    const templates: [string, string][] = [['identity', w.identity], ...Object.entries(w.traits).flatMap(([t, v]) => [v].flat().map((x): [string, string] => [`traits.${t}`, x]))];
+    for (const [field, template] of templates) {
+      try {
+        templateClaims(template);
+      } catch (err) {
+        if (!(err instanceof IdentityError)) throw err;
+        problems.push(`${source}: auth.workload.${i}.${field}: ${err.message}`);
+      }
     }
   });
   cfg.auth.bindings.forEach((b, i) =>

@@ -46,15 +46,20 @@ export interface Endpoint {
 export const PROXY_SHARE = 'proxy';
 
 /**
- * How the CPU behind the gateway (and, on the full path, the proxy) splits: the proxy process, the agentdb
- * server process, and of that its main thread (TLS, framing, policy, audit event and journal for every
- * session), the store writer thread (SQLite inserts of audit events and recordings) and its other threads
- * (V8's GC helpers, libuv's pool). The server process also runs the idle control plane and IdP.
+ * How the CPU behind the gateway (and, on the full path, the proxy) splits: the proxy process and the agentdb
+ * server process (on the gateway path that is the total already), and of the server its main thread (TLS,
+ * framing, policy, audit event and journal for every session), the store writer thread (SQLite inserts of
+ * audit events and recordings) and its other threads (V8's GC helpers, libuv's pool). The server process also
+ * runs the control plane and the IdP, idle while pgbench runs.
  */
 export function cpuShares(gatewayPid: number, proxyPid?: number): CpuShare[] {
   return [
-    ...(proxyPid !== undefined ? [{ name: PROXY_SHARE, pid: proxyPid, threads: 'all' as const }] : []),
-    { name: 'gateway process', pid: gatewayPid, threads: 'all' },
+    ...(proxyPid !== undefined
+      ? [
+          { name: PROXY_SHARE, pid: proxyPid, threads: 'all' as const },
+          { name: 'gateway process', pid: gatewayPid, threads: 'all' as const },
+        ]
+      : []),
     { name: 'gateway main thread', pid: gatewayPid, threads: 'main' },
     { name: 'gateway store writer thread', pid: gatewayPid, threads: 'worker' },
     { name: 'gateway other threads', pid: gatewayPid, threads: 'other' },

@@ -5,8 +5,9 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { BenchError } from './errors.js';
 
-// Quick mode's defaults: pgbench runs long enough for the CPU per transaction (read in 10 ms ticks) to be
-// within about 1%, and a scale that loads in a second (every path reads the same cached rows either way).
+// Quick mode's defaults: pgbench runs long enough for /proc's 10 ms ticks to read a path's CPU per transaction
+// within about 1% (a 20 µs thread share within about 2%), and a scale that loads in a second (every path
+// reads the same cached rows either way).
 const QUICK_SECONDS = 5;
 const QUICK_SCALE = 1;
 

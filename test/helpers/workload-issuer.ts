@@ -7,44 +7,58 @@ import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWTPayload } 
 export interface TestIssuer {
   /** http://127.0.0.1:PORT (no trailing slash, like GitHub's and GitLab's issuers) */
   issuer: string;
-  kid: string;
+  /** the current signing key's id */
+  readonly kid: string;
   /** requests served (discovery and JWKS): shows which issuers the control plane talked to */
   hits: string[];
   /** Signs `claims` with iss, iat, nbf and exp (10 min) filled in unless given. `key`/`kid` forge a signature. */
   sign(claims: JWTPayload, opts?: { key?: CryptoKey; kid?: string }): Promise<string>;
+  /** A new signing key, published in the JWKS alongside the old one (as issuers rotate). */
+  rotate(): Promise<void>;
+  /** What discovery answers from now on (e.g. another issuer's name); undefined: the real document. */
+  discovery?: Record<string, unknown> | undefined;
   close(): Promise<void>;
 }
 
 export async function startTestIssuer(): Promise<TestIssuer> {
-  const { publicKey, privateKey } = await generateKeyPair('ES256');
-  const kid = `test-${Math.random().toString(36).slice(2, 10)}`;
-  const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
+  const keys: { kid: string; privateKey: CryptoKey; jwk: Record<string, unknown> }[] = [];
+  const addKey = async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const kid = `test-${Math.random().toString(36).slice(2, 10)}`;
+    keys.push({ kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' } });
+  };
+  await addKey();
+  const current = () => keys[keys.length - 1]!;
   const hits: string[] = [];
   let issuer = '';
   const server: Server = createServer((req, res) => {
     hits.push(req.url ?? '');
     const body =
       req.url === '/.well-known/openid-configuration'
-        ? { issuer, jwks_uri: `${issuer}/.well-known/jwks`, response_types_supported: ['id_token'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['ES256'] }
+        ? (handle.discovery ?? { issuer, jwks_uri: `${issuer}/.well-known/jwks`, response_types_supported: ['id_token'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['ES256'] })
         : req.url === '/.well-known/jwks'
-          ? { keys: [jwk] }
+          ? { keys: keys.map((k) => k.jwk) }
           : undefined;
     res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? { error: 'not found' }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
+  const handle: TestIssuer = {
     issuer,
-    kid,
+    get kid() {
+      return current().kid;
+    },
     hits,
     async sign(claims, opts = {}) {
       const now = Math.floor(Date.now() / 1000);
       return new SignJWT({ iss: issuer, iat: now, nbf: now - 5, exp: now + 600, ...claims })
-        .setProtectedHeader({ alg: 'ES256', kid: opts.kid ?? kid, typ: 'JWT' })
-        .sign(opts.key ?? privateKey);
+        .setProtectedHeader({ alg: 'ES256', kid: opts.kid ?? current().kid, typ: 'JWT' })
+        .sign(opts.key ?? current().privateKey);
     },
+    rotate: addKey,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+  return handle;
 }
 
 /** The claims GitHub Actions puts in a job's token (docs: "About security hardening with OpenID Connect"). */

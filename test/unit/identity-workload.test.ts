@@ -94,8 +94,13 @@ describe('identifyWorkload', () => {
     const tpl: WorkloadEntry[] = [{ ...entries[0]!, match: {}, identity: 'gh:{{repository}}/{{workflow}}' }];
     expect(identifyWorkload({ iss: GH, ...githubClaims() }, tpl).name).toBe('gh:acme/orders/deploy');
     const { workflow: _, ...noWorkflow } = githubClaims();
-    expect(() => identifyWorkload({ iss: GH, ...noWorkflow }, tpl)).toThrow(/reads claim workflow/);
+    expect(() => identifyWorkload({ iss: GH, ...noWorkflow }, tpl)).toThrow(/the identity template of auth.workload.0 \("gh:{{repository}}\/{{workflow}}"\) reads claim workflow/);
     expect(() => identifyWorkload({ iss: GH, ...githubClaims(), workflow: 'a\nb' }, tpl)).toThrow(/control characters/);
+  });
+
+  test('traits are templates too, so row-level security can key on the job', () => {
+    const tpl: WorkloadEntry[] = [{ ...entries[0]!, traits: { region: 'us-east', repo: ['{{repository}}', '{{repository_owner}}'] } }];
+    expect(identifyWorkload({ iss: GH, ...githubClaims() }, tpl).traits).toEqual({ region: ['us-east'], repo: ['acme/orders', 'acme'] });
   });
 
   test('templateClaims lists placeholders and refuses stray braces', () => {
@@ -119,6 +124,7 @@ describe('auth.workload in the server config', () => {
     expect(() => parseConfig(base([{ ...entry, issuer: 'https://login.example.com' }]))).toThrow(/auth\.workload\.0\.issuer: .* is the login issuer/);
     expect(() => parseConfig(base([{ ...entry, roles: ['nope'] }]))).toThrow(/auth\.workload\.0\.roles: role "nope" is not defined/);
     expect(() => parseConfig(base([{ ...entry, identity: 'gh:{repository}' }]))).toThrow(/auth\.workload\.0\.identity: .*brace/);
+    expect(() => parseConfig(base([{ ...entry, traits: { region: '{{region}' } }]))).toThrow(/auth\.workload\.0\.traits\.region: .*brace/);
     expect(() => parseConfig(base([{ ...entry, match: { repository: [] } }]))).toThrow(/auth\.workload\.0\.match\.repository/);
   });
 });
