@@ -1,20 +1,22 @@
-// The agentdb command line: one program, one module per command.
+// The agentdb command line: one program, one folder per command. Each command's index.ts only declares its
+// flags; its action imports the implementation when that command runs, so `--version`, `--help` and a quick
+// `status` do not load the server, the CA or the OIDC client (CI scripts call the CLI many times).
 import { Command, CommanderError } from 'commander';
 import { EXIT, UsageError } from './exit-codes.js';
 import { VERSION } from './version.js';
-import { register as server } from './commands/server.js';
-import { register as demo } from './commands/demo.js';
-import { register as login } from './commands/login.js';
-import { register as logout } from './commands/logout.js';
-import { register as status } from './commands/status.js';
-import { register as proxy } from './commands/proxy.js';
-import { register as exec } from './commands/exec.js';
-import { register as play } from './commands/play.js';
+import { register as server } from './commands/server/index.js';
+import { register as demo } from './commands/demo/index.js';
+import { register as login } from './commands/login/index.js';
+import { register as logout } from './commands/logout/index.js';
+import { register as status } from './commands/status/index.js';
+import { register as proxy } from './commands/proxy/index.js';
+import { register as exec } from './commands/exec/index.js';
+import { register as play } from './commands/play/index.js';
 import { register as audit } from './commands/audit/index.js';
 import { register as request } from './commands/request/index.js';
-import { register as lock } from './commands/lock.js';
-import { register as mcp } from './commands/mcp.js';
-import { register as completion } from './commands/completion.js';
+import { register as lock } from './commands/lock/index.js';
+import { register as mcp } from './commands/mcp/index.js';
+import { register as completion } from './commands/completion/index.js';
 
 export function buildProgram(): Command {
   const program = new Command('agentdb')

@@ -1,19 +1,27 @@
 // The control plane's API as the CLI sees it: HTTPS with the cluster's CA pinned, bearer token, and errors
 // turned into one line plus the CLI's exit code.
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import { ClientError } from './errors.js';
 import { loadToken } from './keystore.js';
 import { readProfile, DEFAULT_SERVER, type Profile } from './profile.js';
 
 export class ApiClient {
-  private readonly dispatcher: Agent;
+  // undici loads with the first request, not with this module: every CLI command imports the client, and
+  // `agentdb status` without a login (or --help) should answer in tens of milliseconds.
+  private http?: Promise<{ dispatcher: Agent; request: typeof import('undici').request }>;
 
   constructor(
     readonly server: string,
-    caPem: string | undefined,
+    private readonly caPem: string | undefined,
     private token?: string,
-  ) {
-    this.dispatcher = new Agent({ connect: caPem ? { ca: caPem } : {}, keepAliveTimeout: 10_000 });
+  ) {}
+
+  private connect(): Promise<{ dispatcher: Agent; request: typeof import('undici').request }> {
+    this.http ??= import('undici').then(({ Agent, request }) => ({
+      dispatcher: new Agent({ connect: this.caPem ? { ca: this.caPem } : {}, keepAliveTimeout: 10_000 }),
+      request,
+    }));
+    return this.http;
   }
 
   /** The client for the logged-in profile; exit code 3 when there is none. */
@@ -44,11 +52,12 @@ export class ApiClient {
   }
 
   async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, opts: { okStatuses?: number[] } = {}): Promise<{ status: number; data: T }> {
+    const { dispatcher, request } = await this.connect();
     let res;
     try {
       res = await request(new URL(path, this.server), {
         method,
-        dispatcher: this.dispatcher,
+        dispatcher,
         headers: {
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -85,7 +94,7 @@ export class ApiClient {
     return (await this.call<T>('POST', path, body)).data;
   }
 
-  close(): Promise<void> {
-    return this.dispatcher.close();
+  async close(): Promise<void> {
+    if (this.http) await (await this.http).dispatcher.close();
   }
 }

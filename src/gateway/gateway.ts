@@ -293,6 +293,9 @@ export class Gateway {
     const dbConfig = this.opts.databases[p.db.service]!;
     const params: Record<string, string> = {};
     for (const [k, v] of Object.entries(startup.params)) if (PASSED_PARAMS.has(k.toLowerCase())) params[k] = v;
+    // The forced settings go in the startup packet too: PostgreSQL's RESET ALL and DISCARD ALL go back to the values
+    // a session started with, so a client's connection-pool reset keeps them (they win over the client's own).
+    for (const [k, v] of Object.entries(policy.settings)) params[k] = v;
     // pg_stat_activity shows who is behind each connection: the client's own name, then the session id and the identity.
     params.application_name = taggedApplicationName(clientApp, sessionTag(sid, cert.subject));
     const wanted = Math.min(startup.minor, NEWEST_MINOR);

@@ -1,6 +1,6 @@
 // Public face of the identity module: OIDC login and token verification on the control plane,
-// client credentials on the CLI, claims-to-identity mapping, CI workload tokens from listed issuers, and the
-// built-in development IdP.
+// client credentials on the CLI, claims-to-identity mapping, CI workload tokens from listed issuers. The built-in
+// development IdP has its own face, ./dev-idp/index.ts, so that only the code that starts it loads oidc-provider.
 export { IdentityError } from './errors.js';
 export { resolveIdentity, type Identity, type IdentityKind, type IdentityMapping, type RoleBinding } from './mapping.js';
 export { OidcLogin, type DeviceLogin, type OidcProviderSettings } from './oidc-login.js';
@@ -9,5 +9,3 @@ export { isLoopbackHost } from './transport.js';
 export { unverifiedIssuer } from './jwt.js';
 export { WorkloadIssuers } from './workload.js';
 export { identifyWorkload, templateClaims, type WorkloadEntry } from './workload-rules.js';
-export { startDevIdp, type DevIdp, type DevIdpOptions } from './dev-idp/start.js';
-export type { DevIdpClient, DevIdpUser } from './dev-idp/directory.js';

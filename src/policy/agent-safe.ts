@@ -67,7 +67,10 @@ export const AGENT_SAFE_RULES: readonly Rule[] = Object.freeze([
   { name: 'agent-safe:no-catalog-writes', action: 'deny', match: { writes: ['pg_catalog.*', 'information_schema.*'] }, message: 'agents may not write system catalogs (UPDATE pg_settings changes settings)' },
   // What drivers and pg_dump send before anything else: allowed here so that no role has to list it. A SELECT may
   // read pg_settings alone (pg_dump's set_config over its row): one that reads a table is for the role to decide.
-  { name: 'agent-safe:client-settings', action: 'allow', match: { kinds: ['set', 'select', 'transaction', 'show', 'empty'], settings: CLIENT_SETTINGS, reads: ['pg_catalog.pg_settings'], functions: ['pg_catalog.set_config'] }, message: 'client housekeeping: settings that change neither what the policy reads nor what a statement may reach' },
+  { name: 'agent-safe:client-settings', action: 'allow', match: { kinds: ['set', 'select', 'transaction', 'show', 'empty', 'discard', 'deallocate'], settings: CLIENT_SETTINGS, reads: ['pg_catalog.pg_settings'], functions: ['pg_catalog.set_config'] }, message: 'client housekeeping: settings that change neither what the policy reads nor what a statement may reach' },
+  // A connection pool's reset: every setting goes back to its value at the session's start, which for the
+  // settings the gateway fixes is the fixed value (they are in the startup packet).
+  { name: 'agent-safe:session-reset', action: 'allow', match: { kinds: ['set', 'discard'], resetsAll: true, settings: ['*'] }, message: 'RESET ALL and DISCARD ALL return to the session\'s starting settings' },
   { name: 'agent-safe:share-locks', action: 'allow', match: { kinds: ['lock', 'transaction'] }, message: 'LOCK TABLE ... IN ACCESS SHARE MODE blocks only schema changes' },
   { name: 'agent-safe:whereless-review', action: 'review', match: { whereless: true }, message: 'an UPDATE or DELETE without a WHERE clause changes every row; a person has to approve it' },
 ] satisfies Rule[]);

@@ -52,6 +52,7 @@ export function compileRule(rule: Rule, source: string): CompiledRule {
   }
   if (m.settings) checks.push(settingsCheck(m.settings, allow));
   if (m.whereless !== undefined) checks.push((s) => s.whereless === m.whereless);
+  if (m.resetsAll !== undefined) checks.push((s) => s.resetsAll === m.resetsAll);
   if (m.writesMoreThan !== undefined) {
     const n = m.writesMoreThan;
     checks.push((s) => s.writes.length > n);

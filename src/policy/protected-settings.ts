@@ -36,9 +36,8 @@ export function protectedNames(forced: Iterable<string>): Set<string> {
 
 /** Why the statement would change a protected setting, or undefined. */
 export function protectedSettingViolation(stmt: AnalyzedStatement, forced: ReadonlySet<string>): string | undefined {
-  if (stmt.resetsAll) {
-    return `${stmt.kind === 'set' ? 'RESET ALL' : 'DISCARD ALL'} would undo settings the gateway fixes for this session (${[...Object.keys(PARSER_SETTINGS), ...forced].join(', ')})`;
-  }
+  // RESET ALL and DISCARD ALL (connection pools send them) go back to the values the session started with, and
+  // the gateway starts every session with the fixed settings in the startup packet: they stay (see gateway.ts).
   // UPDATE pg_settings calls set_config() for each row it changes; which settings those are is data, not SQL.
   if (stmt.writes.includes('pg_catalog.pg_settings')) return 'writing pg_settings changes settings the gateway fixes for this session';
   for (const change of stmt.settingChanges) {

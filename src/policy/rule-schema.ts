@@ -22,6 +22,8 @@ export const ruleMatchSchema = z
     settings: lowerPatterns.optional(),
     /** an UPDATE or DELETE without a WHERE that narrows the rows (or TRUNCATE) */
     whereless: z.boolean().optional(),
+    /** RESET ALL or DISCARD ALL: every setting back to the value the session started with */
+    resetsAll: z.boolean().optional(),
     /** writes more than this many relations */
     writesMoreThan: z.number().int().min(0).optional(),
     copyProgram: z.boolean().optional(),

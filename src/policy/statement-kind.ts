@@ -32,7 +32,7 @@ const KIND_BY_NODE: ReadonlyMap<string, StatementKind> = new Map<string, Stateme
   ['ExplainStmt', 'explain'], ['DoStmt', 'do'], ['CallStmt', 'call'], ['ExecuteStmt', 'execute'],
   ['DeallocateStmt', 'deallocate'], ['DeclareCursorStmt', 'cursor'], ['FetchStmt', 'cursor'], ['ClosePortalStmt', 'cursor'],
   ['VacuumStmt', 'utility'], ['LockStmt', 'utility'], ['ListenStmt', 'utility'], ['UnlistenStmt', 'utility'],
-  ['NotifyStmt', 'utility'], ['CheckPointStmt', 'utility'], ['DiscardStmt', 'utility'], ['LoadStmt', 'utility'],
+  ['NotifyStmt', 'utility'], ['CheckPointStmt', 'utility'], ['DiscardStmt', 'discard'], ['LoadStmt', 'utility'],
   ['ClusterStmt', 'utility'], ['ReindexStmt', 'utility'],
   ...DDL.map((t): [string, StatementKind] => [t, 'ddl']),
   ...DCL.map((t): [string, StatementKind] => [t, 'dcl']),

@@ -7,7 +7,7 @@
 export const STATEMENT_KINDS = [
   'select', 'select-into', 'insert', 'update', 'delete', 'merge', 'ddl', 'dcl', 'copy-in', 'copy-out',
   'set', 'transaction', 'utility', 'call', 'do', 'explain', 'execute', 'deallocate',
-  'cursor', 'show', 'empty', 'lock', 'unknown',
+  'cursor', 'show', 'empty', 'lock', 'discard', 'unknown',
 ] as const;
 
 export type StatementKind = (typeof STATEMENT_KINDS)[number];

@@ -1,5 +1,6 @@
 // The bench's rows, in the order they run. One entry per workload; planned ones are listed, not measured.
 import { certIssuance } from './workloads/cert-issuance.js';
+import { cliStartup } from './workloads/cli-startup.js';
 import { connectionSetup } from './workloads/connection-setup.js';
 import { idleMemoryWorkload } from './workloads/idle-memory.js';
 import { largeResult } from './workloads/large-result.js';
@@ -16,6 +17,7 @@ export const WORKLOADS: readonly Workload[] = [
   connectionSetup,
   idleMemoryWorkload(),
   certIssuance,
+  cliStartup,
   policyDecisionCost,
   maskedThroughput,
 ];

@@ -11,8 +11,8 @@ import { BenchError } from './errors.js';
 const QUICK_SECONDS = 5;
 const QUICK_SCALE = 1;
 
-/** The workloads of quick mode: the figures the data path's work moves, for use while working on it. */
-export const QUICK_WORKLOADS = ['tps-simple', 'latency'];
+/** The workloads of quick mode: the figures the data path's work moves, and the CLI's start-up (seconds). */
+export const QUICK_WORKLOADS = ['tps-simple', 'latency', 'cli-startup'];
 
 export interface BenchSettings {
   /**

@@ -2,13 +2,14 @@
 // codes through `agentdb exec`, Ctrl-C cancel) and pgbench (simple, extended and prepared protocols). Last,
 // the database passwords the gateway holds are looked for everywhere a client or the audit trail could leak them.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { devDatabasePassword } from '../../src/server/index.js';
 import { loginAlice } from '../helpers/cluster.js';
 import { agentdb, loginAgent, startProxyCli, startTestCluster, type CliProcess, type CliResult, type ProxyReady, type TestCluster } from '../helpers/cluster.js';
+import { startCollecting, type Collected } from '../helpers/spawn.js';
 
 const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const HAS_PSQL = onPath('psql');
@@ -73,13 +74,6 @@ async function stopProxy(proc: CliProcess): Promise<void> {
   expect(code).toBe(0);
 }
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
 
 /** The environment for a client program: no PG* settings of the machine running the tests, no ~/.psqlrc. */
 function clientEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -88,23 +82,7 @@ function clientEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, PGCONNECT_TIMEOUT: '30', ...extra };
 }
 
-function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = clientEnv()): { child: ReturnType<typeof spawn>; done: Promise<Run> } {
-  const started = Date.now();
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<Run>((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-  return { child, done };
-}
+const start = (cmd: string, args: string[], env: NodeJS.ProcessEnv = clientEnv()) => startCollecting(cmd, args, { env, timeoutMs: 120_000 });
 
 const run = (cmd: string, args: string[], env?: NodeJS.ProcessEnv) => start(cmd, args, env).done;
 
@@ -191,7 +169,7 @@ describe('pgbench', () => {
   }, 180_000);
 
   /** Runs pgbench through a fresh proxy; returns how many transactions ran and failed. */
-  async function bench(task: string, args: string[]): Promise<{ processed: number; failed: number; run: Run }> {
+  async function bench(task: string, args: string[]): Promise<{ processed: number; failed: number; run: Collected }> {
     return withProxy(task, async (ready) => {
       const r = await run('pgbench', [...args, ...viaProxy(ready)], clientEnv({ PGSSLMODE: 'disable', PGPASSWORD: ready.password }));
       expect(r.code, `pgbench ${args.join(' ')}:\n${r.stdout}\n${r.stderr}`).toBe(0);

@@ -8,7 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ElicitRequestSchema, type CallToolResult, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { analyze, loadParser } from '../../src/policy/index.js';
-import { LEAK_FIXTURES_RULE, loadCorpus } from '../unit/masking-corpus-runner.js';
+import { LEAK_FIXTURES_RULE, loadCorpus } from '../helpers/masking-corpus-runner.js';
 import { findLeaks, leakNeedles, plantedValues } from '../helpers/leak-needles.js';
 import { REPO, agentdb, cliEnv, eventually, loginAgent, loginAlice, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { readFileSync } from 'node:fs';

@@ -2,7 +2,6 @@
 // so each proxy makes a secret and every client must prove it (SCRAM-SHA-256) before a byte goes to the
 // gateway under the agent's task certificate. Real clients (node-postgres, postgres.js, psql, libpq as
 // another uid), the real CLI, the real gateway and audit log.
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import {
 } from '../../src/pgwire/index.js';
 import { CliProcess, agentdb, eventually, loginAgent, startProxyCli, startTestCluster, type ProxyReady, type TestCluster } from '../helpers/cluster.js';
 import { Wire, errorOf, rowsOf as rowsOfQuery } from '../helpers/wire.js';
+import { runCollecting } from '../helpers/spawn.js';
 
 const TASK = 'proxy auth test';
 const NOBODY = 65534;
@@ -39,23 +39,7 @@ afterAll(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(file: string, args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = (file: string, args: string[], env: Record<string, string>) => runCollecting(file, args, { env });
 
 /** psql with no password file, no prompt (-w) and no psqlrc: it uses exactly the password it is given. */
 const psqlEnv = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', PGPASSFILE: '/dev/null', PGCONNECT_TIMEOUT: '20', ...extra });

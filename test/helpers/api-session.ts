@@ -6,6 +6,7 @@ import { Agent, fetch } from 'undici';
 import { generateClientKey } from '../../src/ca/index.js';
 import { clientCredentialsToken } from '../../src/identity/index.js';
 import type { TestCluster } from './cluster.js';
+import { gatewayPgClient } from './task-certs.js';
 
 /** The audience dev-cluster.ts configures. */
 const DEV_AUDIENCE = 'urn:agentdb:dev';
@@ -79,12 +80,5 @@ export async function requestCert(tc: TestCluster, api: ApiClient, token: string
 
 /** node-postgres straight to the gateway with a task certificate. */
 export function gatewayClient(tc: TestCluster, cert: DirectCert): pg.Client {
-  return new pg.Client({
-    host: tc.cluster.info.gateway.host,
-    port: tc.cluster.info.gateway.port,
-    user: cert.db.users[0]!,
-    database: cert.db.names[0]!,
-    ssl: { ca: cert.serverCaPem, cert: cert.certPem, key: cert.keyPem },
-    connectionTimeoutMillis: 30_000,
-  });
+  return gatewayPgClient(tc, cert, { user: cert.db.users[0]!, database: cert.db.names[0]! });
 }

@@ -2,11 +2,11 @@
 // drops whatever a pipe had not taken yet: a JSON answer larger than the pipe's 64 KiB buffer (audit search,
 // play of a long session) arrives cut short when the reader is slower than the writer. Writes to a file are
 // synchronous in Node, so nothing is lost.
-import { spawn } from 'node:child_process';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO, cliEnv, type CliResult } from './cluster.js';
+import { runCollecting } from './spawn.js';
 
 const BIN = path.join(REPO, 'bin/agentdb.js');
 
@@ -15,17 +15,7 @@ export async function agentdbToFile(home: string, args: string[], timeoutMs = 60
   const file = path.join(dir, 'stdout');
   const out = await open(file, 'w');
   try {
-    const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(home), stdio: ['ignore', out.fd, 'pipe'] });
-      let stderr = '';
-      child.stderr?.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.once('error', reject);
-      child.once('close', (c) => {
-        clearTimeout(timer);
-        resolve({ code: c ?? -1, stderr });
-      });
-    });
+    const { code, stderr } = await runCollecting(process.execPath, [BIN, ...args], { env: cliEnv(home), timeoutMs, stdoutFd: out.fd });
     return { code, stdout: await readFile(file, 'utf8'), stderr };
   } finally {
     await out.close();

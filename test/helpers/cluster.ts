@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { inject } from 'vitest';
 import { startDevCluster, type Config, type DevCluster } from '../../src/server/index.js';
+import { runCollecting } from './spawn.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 const BIN = path.join(REPO, 'bin/agentdb.js');
@@ -55,19 +56,7 @@ export function cliEnv(home: string, extra: Record<string, string> = {}): NodeJS
 
 /** Runs the CLI to completion. */
 export function agentdb(home: string, args: string[], extraEnv: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(home, extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+  return runCollecting(process.execPath, [BIN, ...args], { env: cliEnv(home, extraEnv), timeoutMs });
 }
 
 /** A long-running CLI command (proxy, login waiting for the browser): lines of stdout as they come. */

@@ -3,11 +3,11 @@
 // prepared statements), and psql (simple). Each keeps one connection and opens a new one only when a query
 // broke it. An entry runs in a transaction that is rolled back (unless it manages its own), so the corpus's
 // writes change nothing for the entries after it.
-import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
 import pg from 'pg';
 import postgres from 'postgres';
 import { analyze } from '../../src/policy/index.js';
+import { runCollecting, type Collected } from './spawn.js';
 
 export interface LeakEntry {
   sql: string;
@@ -218,18 +218,5 @@ export class PsqlClient implements CorpusClient {
   async close(): Promise<void> {}
 }
 
-function runProcess(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PGCONNECT_TIMEOUT: '20', PSQLRC: '/dev/null' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), QUERY_TIMEOUT_MS);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
+const runProcess = (cmd: string, args: string[]): Promise<Collected> =>
+  runCollecting(cmd, args, { env: { ...process.env, PGCONNECT_TIMEOUT: '20', PSQLRC: '/dev/null' }, timeoutMs: QUERY_TIMEOUT_MS });

@@ -2,6 +2,7 @@
 // fresh, empty store each time; the suite closes it.
 import { afterEach, describe, expect, test } from 'vitest';
 import { StoreError, type AccessRequestRecord, type AuditRecord, type Store } from '../../src/store/index.js';
+import { rejected } from './expect-coded.js';
 
 const HEX0 = '0'.repeat(64);
 
@@ -30,15 +31,7 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-async function rejectsWithCode(p: Promise<unknown>, code: string): Promise<StoreError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StoreError);
-  expect((err as StoreError).code).toBe(code);
-  return err as StoreError;
-}
+const rejectsWithCode = (p: Promise<unknown>, code: string): Promise<StoreError> => rejected(StoreError, p, code);
 
 export function storeContract(name: string, open: () => Promise<Store>): void {
   describe(`Store contract: ${name}`, () => {

@@ -3,6 +3,7 @@
 // the cluster's store. The private key stays in the test, as it would in a client.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import pg from 'pg';
 import { CertificateAuthority, generateClientKey, type TaskCertPayload } from '../../src/ca/index.js';
 import type { TestCluster } from './cluster.js';
 
@@ -80,4 +81,25 @@ export async function issueTaskCert(tc: TestCluster, ca: CertificateAuthority, s
     payload: cert.payload,
     serverCaPem: await readFile(tc.cluster.info.caFile, 'utf8'),
   };
+}
+
+/** What a client presents to reach the gateway itself: a task certificate, its key, and the CA of the gateway's certificate. */
+export type GatewayCredentials = Pick<ClientCert, 'certPem' | 'keyPem' | 'serverCaPem'>;
+
+/**
+ * node-postgres straight to the gateway, presenting `cert`, not yet connected: as app_rw to the suite's sample
+ * database unless `config` says otherwise. Its 'error' events are swallowed: a test reads failures from the calls.
+ */
+export function gatewayPgClient(tc: TestCluster, cert: GatewayCredentials, config: pg.ClientConfig = {}): pg.Client {
+  const client = new pg.Client({
+    host: tc.cluster.info.gateway.host,
+    port: tc.cluster.info.gateway.port,
+    user: 'app_rw',
+    database: tc.database,
+    ssl: { ca: cert.serverCaPem, cert: cert.certPem, key: cert.keyPem },
+    connectionTimeoutMillis: 30_000,
+    ...config,
+  });
+  client.on('error', () => undefined);
+  return client;
 }

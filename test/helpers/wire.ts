@@ -2,6 +2,7 @@
 // pipelined batches, malformed messages): it frames what the server answers with pgwire's own framer and
 // hands the messages out one by one.
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import {
   MessageFramer, readBackendKeyData, readErrorFields, readNegotiateProtocolVersion, sslRequest, startupMessage, type ErrorFields,
@@ -59,6 +60,11 @@ export class Wire {
     });
   }
 
+  /** One end of an in-memory pair (test/helpers/session-harness.ts): only its stream side is used. */
+  static over(end: Duplex): Wire {
+    return new Wire(end as net.Socket);
+  }
+
   /** A plain TCP connection: nothing is sent yet. */
   static async plain(addr: Address): Promise<Wire> {
     const socket = net.connect({ host: addr.host, port: addr.port, noDelay: true });
@@ -90,6 +96,11 @@ export class Wire {
     }
     await once(secure, 'secureConnect');
     return new Wire(secure);
+  }
+
+  /** Messages that have arrived and not been read yet. */
+  get waiting(): number {
+    return this.queue.length;
   }
 
   send(...bufs: Buffer[]): void {

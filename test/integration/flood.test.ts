@@ -13,7 +13,7 @@ import { sslRequest } from '../../src/pgwire/index.js';
 import { completeDeviceLogin } from '../helpers/browser.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { runFloods, type FloodRecord } from '../helpers/flooder.js';
-import { clusterUserCa, issueTaskCert, type ClientCert } from '../helpers/task-certs.js';
+import { clusterUserCa, gatewayPgClient, issueTaskCert, type ClientCert } from '../helpers/task-certs.js';
 
 /** The deadline for unauthenticated connections in this suite (the default is 15 s; the test need not wait that long). */
 const DEADLINE_S = 3;
@@ -112,16 +112,7 @@ function apiRequest(method: string, path: string, opts: { body?: unknown; token?
   });
 }
 
-function gatewayClient(): pg.Client {
-  return new pg.Client({
-    host: tc.cluster.info.gateway.host,
-    port: gwPort(),
-    user: 'app_rw',
-    database: tc.database,
-    ssl: { ca: cert.serverCaPem, cert: cert.certPem, key: cert.keyPem },
-    connectionTimeoutMillis: 10_000,
-  });
-}
+const gatewayClient = (): pg.Client => gatewayPgClient(tc, cert, { connectionTimeoutMillis: 10_000 });
 
 /** Runs statements on an open session and pings the API with fresh connections until stopped; counts both. */
 function steadyWork(session: pg.Client) {

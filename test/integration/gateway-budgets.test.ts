@@ -6,7 +6,8 @@ import pg from 'pg';
 import { CertificateAuthority } from '../../src/ca/index.js';
 import type { Role } from '../../src/policy/index.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import { clusterUserCa, issueTaskCert, type CertSpec } from '../helpers/task-certs.js';
+import { clusterUserCa, gatewayPgClient, issueTaskCert, type CertSpec } from '../helpers/task-certs.js';
+import { rejected } from '../helpers/expect-coded.js';
 import { Wire, errorOf } from '../helpers/wire.js';
 
 let tc: TestCluster;
@@ -51,16 +52,7 @@ interface PgError {
 /** node-postgres straight to the gateway with a fresh task certificate (a new task id each time). */
 async function connect(spec: CertSpec): Promise<pg.Client> {
   const cert = await issueTaskCert(tc, userCa, spec);
-  const { host, port } = tc.cluster.info.gateway;
-  const client = new pg.Client({
-    host,
-    port,
-    user: cert.payload.db.users[0]!,
-    database: tc.database,
-    ssl: { ca: cert.serverCaPem, cert: cert.certPem, key: cert.keyPem },
-    connectionTimeoutMillis: 30_000,
-  });
-  client.on('error', () => undefined);
+  const client = gatewayPgClient(tc, cert, { user: cert.payload.db.users[0]! });
   await client.connect();
   open.push(client);
   return client;
@@ -68,14 +60,7 @@ async function connect(spec: CertSpec): Promise<pg.Client> {
 
 const agent = (identity: string, role: string, extra: Partial<CertSpec> = {}): CertSpec => ({ identity, kind: 'agent', roles: [role], traits: { region: ['us-east'] }, ...extra });
 
-async function failure(p: Promise<unknown>): Promise<PgError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as PgError;
-  }
-  throw new Error('the statement succeeded');
-}
+const failure = (p: Promise<unknown>): Promise<Error & PgError> => rejected(Error, p);
 
 describe('data budgets', () => {
   test('one row of json_agg over the whole table is cut off by the byte budget, and the task is spent', async () => {

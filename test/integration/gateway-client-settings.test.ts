@@ -4,7 +4,7 @@
 // value stays. Both are audited as the client sent them.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
-import { issueTaskCert, clusterUserCa } from '../helpers/task-certs.js';
+import { clusterUserCa, gatewayPgClient, issueTaskCert } from '../helpers/task-certs.js';
 import { agentdb, loginAlice, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import type { CertificateAuthority } from '../../src/ca/index.js';
 import type { AuditEvent } from '../../src/audit/index.js';
@@ -29,8 +29,7 @@ afterAll(async () => {
 
 async function agentClient(task: string, extra: Partial<pg.ClientConfig> = {}): Promise<pg.Client> {
   const cert = await issueTaskCert(tc, userCa, { identity: 'demo-agent', kind: 'agent', roles: ['demo-agent'], traits: { region: ['us-east'] }, reason: task });
-  const gw = tc.cluster.info.gateway;
-  const c = new pg.Client({ host: gw.host, port: gw.port, user: 'app_rw', database: tc.database, ssl: { ca: cert.serverCaPem, cert: cert.certPem, key: cert.keyPem }, ...extra });
+  const c = gatewayPgClient(tc, cert, extra);
   await c.connect();
   return c;
 }
@@ -116,5 +115,36 @@ describe('settings the role forces', () => {
     const ignored = (await events('forced settings')).filter((e) => e.statement?.rule === 'forced-setting');
     expect(ignored.map((e) => e.statement!.sql)).toEqual(['SET statement_timeout = 0', 'SET lock_timeout = 0', 'SET LOCAL idle_in_transaction_session_timeout = 0']);
     for (const e of ignored) expect(e.message).toMatch(/^ignored: /);
+  });
+});
+
+describe('a connection pool\'s reset', () => {
+  test('DISCARD ALL and RESET ALL are allowed and keep every setting the gateway fixes', async () => {
+    const c = await agentClient('pool reset', { client_encoding: 'LATIN1', application_name: 'pool' } as Partial<pg.ClientConfig>);
+    try {
+      const show = async (name: string) => (await c.query(`SHOW ${name}`)).rows[0][name] as string;
+      const fixed = { statement_timeout: '30s', lock_timeout: '10s', client_encoding: 'UTF8', standard_conforming_strings: 'on' };
+      for (const [k, v] of Object.entries(fixed)) expect(await show(k), k).toBe(v);
+      const region = async () => (await c.query("SELECT current_setting('app.region') AS r")).rows[0].r as string;
+      expect(await region()).toBe('us-east');
+      const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const app = await activityOf(pid);
+      await c.query("SET search_path = ''");
+      await c.query('SET extra_float_digits = 3');
+      await c.query('PREPARE p AS SELECT 1');
+      expect((await c.query('DISCARD ALL')).command).toBe('DISCARD');
+      for (const [k, v] of Object.entries(fixed)) expect(await show(k), k).toBe(v);
+      expect(await region()).toBe('us-east');
+      expect(await show('extra_float_digits')).toBe('1');
+      expect(await activityOf(pid)).toBe(app);
+      // DISCARD ALL dropped the prepared statement, and the gateway forgot its name with it.
+      await expect(c.query('EXECUTE p')).rejects.toMatchObject({ code: expect.stringMatching(/^(26000|42501)$/) });
+      await c.query('SET extra_float_digits = 2');
+      expect((await c.query('RESET ALL')).command).toBe('RESET');
+      for (const [k, v] of Object.entries(fixed)) expect(await show(k), k).toBe(v);
+      expect(await region()).toBe('us-east');
+    } finally {
+      await c.end();
+    }
   });
 });

@@ -12,7 +12,7 @@ import { cancelRequest, sslRequest, startupMessage } from '../../src/pgwire/inde
 import type { CertificateAuthority } from '../../src/ca/index.js';
 import { startProxyCli, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { loginAlice } from '../helpers/cluster.js';
-import { clusterUserCa, issueTaskCert, type ClientCert } from '../helpers/task-certs.js';
+import { clusterUserCa, gatewayPgClient, issueTaskCert, type ClientCert } from '../helpers/task-certs.js';
 import { Wire, errorOf, queryBytes, rowsOf, typedMessage, type WireMessage } from '../helpers/wire.js';
 
 let tc: TestCluster;
@@ -389,14 +389,7 @@ describe('cancel without TLS', () => {
 
 describe('pg_stat_activity', () => {
   test('the backend connection keeps what the client calls itself in front of the gateway\'s tag "[agentdb <sid>]", which it cannot remove', async () => {
-    const client = new pg.Client({
-      host: gw().host,
-      port: gw().port,
-      user: 'app_rw',
-      database: tc.database,
-      application_name: 'pretending-to-be-someone-else',
-      ssl: { ca: cert.serverCaPem, cert: cert.certPem, key: cert.keyPem },
-    });
+    const client = gatewayPgClient(tc, cert, { application_name: 'pretending-to-be-someone-else' });
     await client.connect();
     try {
       const own = await client.query('SELECT pg_backend_pid() AS pid, application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()');

@@ -9,7 +9,8 @@ import { CertificateAuthority } from '../../src/ca/index.js';
 import type { AuditEvent } from '../../src/audit/index.js';
 import { agentdb, type CliProcess, loginAgent, startProxyCli, startTestCluster, type ProxyReady, type TestCluster } from '../helpers/cluster.js';
 import { loginAlice } from '../helpers/cluster.js';
-import { clusterUserCa, issueTaskCert, type ClientCert } from '../helpers/task-certs.js';
+import { clusterUserCa, gatewayPgClient, issueTaskCert, type ClientCert } from '../helpers/task-certs.js';
+import { rejected } from '../helpers/expect-coded.js';
 
 let tc: TestCluster;
 let userCa: CertificateAuthority;
@@ -30,17 +31,7 @@ afterAll(async () => {
 
 const gw = () => tc.cluster.info.gateway;
 
-/** node-postgres straight to the gateway over TLS, presenting `cert`. */
-function directClient(cert: ClientCert): pg.Client {
-  return new pg.Client({
-    host: gw().host,
-    port: gw().port,
-    user: 'app_rw',
-    database: tc.database,
-    ssl: { ca: cert.serverCaPem, cert: cert.certPem, key: cert.keyPem },
-    connectionTimeoutMillis: 30_000,
-  });
-}
+const directClient = (cert: ClientCert): pg.Client => gatewayPgClient(tc, cert);
 
 interface PgError {
   code?: string;
@@ -50,15 +41,9 @@ interface PgError {
 }
 
 /** Connects, expecting a refusal; returns the error the client saw. */
-async function refused(client: pg.Client): Promise<PgError> {
+function refused(client: pg.Client): Promise<Error & PgError> {
   client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (err) {
-    return err as PgError;
-  }
-  await client.end();
-  throw new Error('the gateway accepted a connection it should have refused');
+  return rejected(Error, client.connect().then(() => client.end()));
 }
 
 /** The denial events stored for an identity (optionally for one task), oldest first. */
@@ -179,11 +164,8 @@ describe('certificates', () => {
   test('a replication connection is refused', async () => {
     const cert = await issueTaskCert(tc, userCa, { identity: 'replication-bot' });
     // node-postgres sends `replication` as a startup parameter; its types do not list it.
-    const config: pg.ClientConfig & { replication: string } = {
-      host: gw().host, port: gw().port, user: 'app_rw', database: tc.database, replication: 'database',
-      ssl: { ca: cert.serverCaPem, cert: cert.certPem, key: cert.keyPem },
-    };
-    const client = new pg.Client(config);
+    const config: pg.ClientConfig & { replication: string } = { replication: 'database' };
+    const client = gatewayPgClient(tc, cert, config);
     const err = await refused(client);
     expect(err).toMatchObject({ code: '28000', severity: 'FATAL', message: 'replication connections are not allowed through the gateway' });
     await expectDenial('replication-bot', /replication connections are not allowed/);
@@ -191,7 +173,7 @@ describe('certificates', () => {
 
   test('TLS without a client certificate is refused and told to use agentdb proxy', async () => {
     const cert = await issueTaskCert(tc, userCa, { identity: 'unused-2' });
-    const client = new pg.Client({ host: gw().host, port: gw().port, user: 'app_rw', database: tc.database, ssl: { ca: cert.serverCaPem } });
+    const client = gatewayPgClient(tc, cert, { ssl: { ca: cert.serverCaPem } });
     const err = await refused(client);
     expect(err).toMatchObject({ code: '28000', severity: 'FATAL' });
     expect(err.message).toMatch(/no client certificate/);

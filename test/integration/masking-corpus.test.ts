@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import pg from 'pg';
 import { analyze, loadParser } from '../../src/policy/index.js';
 import { compileMasking, redactParams, redactQueryForAudit, type MaskingPolicy } from '../../src/masking/index.js';
-import { Catalog, TappedClient, loadCorpus, runEntry, tokenForms, type CorpusEntry } from './masking-corpus-runner.js';
+import { Catalog, TappedClient, loadCorpus, runEntry, tokenForms, type CorpusEntry } from '../helpers/masking-corpus-runner.js';
 
 const corpus = loadCorpus();
 const dbName = `masking_corpus_${randomBytes(4).toString('hex')}`;

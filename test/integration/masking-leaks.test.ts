@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { forEachMessage } from '../../src/pgwire/index.js';
-import { LEAK_FIXTURES_RULE, loadCorpus, type CorpusEntry } from '../unit/masking-corpus-runner.js';
+import { LEAK_FIXTURES_RULE, loadCorpus, type CorpusEntry } from '../helpers/masking-corpus-runner.js';
 import { startByteTee, type Address, type ByteTee } from '../helpers/byte-tee.js';
 import { agentdbToFile } from '../helpers/cli-file-output.js';
 import { loginAgent, loginAlice, startProxyCli, startTestCluster, type CliProcess, type ProxyReady, type TestCluster } from '../helpers/cluster.js';

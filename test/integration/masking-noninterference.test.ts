@@ -8,7 +8,7 @@
 // that follows a length). Entries whose output follows the clock are compared on everything but their rows.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { LEAK_FIXTURES_RULE, loadCorpus, type CorpusEntry } from '../unit/masking-corpus-runner.js';
+import { LEAK_FIXTURES_RULE, loadCorpus, type CorpusEntry } from '../helpers/masking-corpus-runner.js';
 import { loginAgent, startProxyCli, startTestCluster, type CliProcess, type ProxyReady, type TestCluster } from '../helpers/cluster.js';
 
 const corpus = loadCorpus();

@@ -26,7 +26,7 @@ import {
   terminateMessage,
   type ErrorFields,
 } from '../../src/pgwire/index.js';
-import { expectPgwireError } from './pgwire-expect.js';
+import { expectPgwireError } from '../helpers/pgwire-expect.js';
 
 // RFC 7677, section 3.
 const RFC_NONCE = 'rOprNGfwEbeRWgbNEkqO';

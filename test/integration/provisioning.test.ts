@@ -11,7 +11,7 @@ import { roleSchema, type RoleInput } from '../../src/policy/index.js';
 import { Provisioner, provisionedRoleName, type BackendTarget } from '../../src/gateway/index.js';
 import { eventually, startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { apiClient, loginClient, requestCert, gatewayClient, type ApiClient } from '../helpers/api-session.js';
-import { clusterUserCa, issueTaskCert, type ClientCert } from '../helpers/task-certs.js';
+import { clusterUserCa, gatewayPgClient, issueTaskCert, type ClientCert } from '../helpers/task-certs.js';
 import type { CertificateAuthority } from '../../src/ca/index.js';
 
 const EXTRA_GROUP = 'prov_test_extra';
@@ -98,18 +98,7 @@ afterAll(async () => {
   await flaky?.down();
 });
 
-function connect(cert: ClientCert): pg.Client {
-  const c = new pg.Client({
-    host: tc.cluster.info.gateway.host,
-    port: tc.cluster.info.gateway.port,
-    user: 'auto',
-    database: tc.database,
-    ssl: { ca: cert.serverCaPem, cert: cert.certPem, key: cert.keyPem },
-    connectionTimeoutMillis: 30_000,
-  });
-  c.on('error', () => undefined);
-  return c;
-}
+const connect = (cert: ClientCert): pg.Client => gatewayPgClient(tc, cert, { user: 'auto' });
 
 function cert(identity: string, roles: string[], extra: { service?: string; reason?: string; notAfter?: Date } = {}): Promise<ClientCert> {
   // People: the agent rules refuse pg_sleep, which the lock tests use to keep a backend busy.

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
 import { agentdb, eventually, loginAgent, startTestCluster, type TestCluster } from '../helpers/cluster.js';
-import { clusterUserCa, issueTaskCert, type ClientCert } from '../helpers/task-certs.js';
+import { clusterUserCa, gatewayPgClient, issueTaskCert, type ClientCert } from '../helpers/task-certs.js';
 
 const REGION = 'us-east';
 
@@ -46,15 +46,7 @@ afterAll(async () => {
 });
 
 async function agentClient(): Promise<pg.Client> {
-  const gw = tc.cluster.info.gateway;
-  const c = new pg.Client({
-    host: gw.host,
-    port: gw.port,
-    user: 'app_rw',
-    database: tc.database,
-    ssl: { ca: agentCert.serverCaPem, cert: agentCert.certPem, key: agentCert.keyPem },
-  });
-  c.on('error', () => undefined);
+  const c = gatewayPgClient(tc, agentCert);
   await c.connect();
   return c;
 }

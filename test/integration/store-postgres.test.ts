@@ -3,7 +3,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { openPostgresStore, StoreError, type Store } from '../../src/store/index.js';
 import { PG_LATEST_SCHEMA_VERSION } from '../../src/store/postgres/migrations.js';
-import { auditRecord, storeContract } from './store-contract.js';
+import { auditRecord, storeContract } from '../helpers/store-contract.js';
+import { rejected } from '../helpers/expect-coded.js';
 
 const url = inject('pgAdminUrl');
 const schemas: string[] = [];
@@ -26,14 +27,7 @@ afterAll(async () => {
 
 storeContract('postgres', () => openPostgresStore(url, { schema: freshSchema() }));
 
-async function failure(p: Promise<unknown>): Promise<StoreError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StoreError);
-  return err as StoreError;
-}
+const failure = (p: Promise<unknown>): Promise<StoreError> => rejected(StoreError, p);
 
 describe('postgres store schema', () => {
   test('data survives reopening, migrations run once, and two stores opening together both work', async () => {

@@ -2,18 +2,9 @@ import { createHash } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { AuditError, AuditLog, canonicalJson, eventHash, GENESIS_HASH, type AuditEvent } from '../../src/audit/index.js';
 import { queryEvent, tamper, tempStores } from './audit-fixtures.js';
+import { thrown } from '../helpers/expect-coded.js';
 
 const stores = tempStores();
-
-function thrownCode(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AuditError);
-    return (err as AuditError).code;
-  }
-  return undefined;
-}
 
 describe('canonicalJson', () => {
   test('sorts keys at every depth, has no whitespace, drops undefined members', () => {
@@ -33,7 +24,7 @@ describe('canonicalJson', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic['me'] = cyclic;
     for (const v of [Number.NaN, Infinity, 1n, () => 1, Symbol('s'), undefined, { a: [cyclic] }]) {
-      expect(thrownCode(() => canonicalJson(v))).toBe('AGENTDB_ERR_AUDIT_NOT_JSON');
+      thrown(AuditError, () => canonicalJson(v), 'AGENTDB_ERR_AUDIT_NOT_JSON');
     }
     // A repeated (not cyclic) object is fine.
     const shared = { k: 1 };

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { AUDIT_CODES, AuditError, AuditLog, GENESIS_HASH, type AuditEvent, type AuditEventInput } from '../../src/audit/index.js';
 import { StoreError } from '../../src/store/index.js';
 import { countingStore, installFailSwitch, queryEvent, tempStores } from './audit-fixtures.js';
+import { rejected } from '../helpers/expect-coded.js';
 
 const stores = tempStores();
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -212,9 +213,7 @@ describe('a failing store', () => {
     const { store } = await stores.open();
     const log = await AuditLog.open(store);
     await store.close();
-    const err = await log.write([queryEvent(1)]).catch((e: unknown) => e);
-    expect((err as AuditError).code).toBe('AGENTDB_ERR_AUDIT_WRITE_FAILED');
-    expect((err as AuditError).message).toMatch(/closed/);
+    await rejected(AuditError, log.write([queryEvent(1)]), 'AGENTDB_ERR_AUDIT_WRITE_FAILED', /closed/);
   });
 
   test('an event submitted from inside a failure callback chains on the stored head', async () => {

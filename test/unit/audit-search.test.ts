@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { AuditError, AuditLog, type AuditEvent, type AuditEventInput } from '../../src/audit/index.js';
 import { queryEvent, tempStores } from './audit-fixtures.js';
+import { rejected } from '../helpers/expect-coded.js';
 
 const stores = tempStores();
 let log: AuditLog;
@@ -90,10 +91,7 @@ describe('AuditLog.search', () => {
   });
   test('a bad query is AGENTDB_ERR_AUDIT_BAD_QUERY with a message that says what is wrong', async () => {
     for (const q of [{ limit: 0 }, { type: 'db.*.end' }, { since: new Date('garbage') }, { order: 'sideways' as 'asc' }]) {
-      const err = await log.search(q).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(AuditError);
-      expect((err as AuditError).code).toBe('AGENTDB_ERR_AUDIT_BAD_QUERY');
-      expect((err as AuditError).message).toMatch(/audit search/);
+      await rejected(AuditError, log.search(q), 'AGENTDB_ERR_AUDIT_BAD_QUERY', /audit search/);
     }
   });
 });

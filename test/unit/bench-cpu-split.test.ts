@@ -90,11 +90,11 @@ describe('the bench CPU split by thread', () => {
 describe('the bench quick mode settings', () => {
   const base = { AGENTDB_BENCH_PGBENCH: '/bin/true', AGENTDB_BENCH_PGBOUNCER: 'none' };
 
-  test('AGENTDB_BENCH_QUICK=1 runs the simple TPS and latency workloads, shorter, into its own results file', () => {
+  test('AGENTDB_BENCH_QUICK=1 runs the simple TPS, latency and CLI start-up workloads, shorter, into its own results file', () => {
     const s = readSettings({ ...base, AGENTDB_BENCH_QUICK: '1' }, '/tmp');
     expect(s.quick).toBe(true);
     expect([...s.only!]).toEqual(QUICK_WORKLOADS);
-    expect(QUICK_WORKLOADS).toEqual(['tps-simple', 'latency']);
+    expect(QUICK_WORKLOADS).toEqual(['tps-simple', 'latency', 'cli-startup']);
     expect(s.seconds).toBe(5);
     expect(s.scale).toBe(1);
     expect(s.resultsFile).toBe('/tmp/bench-results.quick.json');

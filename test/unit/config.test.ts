@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { parseConfig, ConfigError } from '../../src/server/index.js';
+import { thrown } from '../helpers/expect-coded.js';
 
 const GOOD = `
 cluster: prod
@@ -25,15 +26,7 @@ databases:
       dba: { passwordEnv: DBA_PASSWORD }
 `;
 
-function error(text: string): string {
-  try {
-    parseConfig(text, 'agentdb.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('config was accepted');
-}
+const error = (text: string): string => thrown(ConfigError, () => parseConfig(text, 'agentdb.yaml')).message;
 
 describe('server config', () => {
   test('a good config parses, with defaults filled in', () => {

@@ -2,8 +2,10 @@
 // playing the person, OidcLogin playing the control plane.
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { IdentityError, OidcLogin, startDevIdp, type DevIdp } from '../../src/identity/index.js';
+import { IdentityError, OidcLogin } from '../../src/identity/index.js';
+import { startDevIdp, type DevIdp } from '../../src/identity/dev-idp/index.js';
 import { completeDeviceLogin } from '../helpers/browser.js';
+import { rejected } from '../helpers/expect-coded.js';
 
 const AUDIENCE = 'https://agentdb.test/api';
 let idp: DevIdp;
@@ -26,11 +28,7 @@ afterAll(async () => {
   await idp?.close();
 });
 
-async function rejection(p: Promise<unknown>): Promise<IdentityError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(IdentityError);
-  return err as IdentityError;
-}
+const rejection = (p: Promise<unknown>): Promise<IdentityError> => rejected(IdentityError, p);
 
 describe('device login against the dev IdP', () => {
   test('a person who signs in and approves yields the verified claims', async () => {

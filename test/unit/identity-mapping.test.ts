@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { IdentityError, isLoopbackHost, resolveIdentity, type IdentityMapping } from '../../src/identity/index.js';
+import { thrown } from '../helpers/expect-coded.js';
 
 const base = { iss: 'https://idp.example.com', sub: 'u-123' };
 
@@ -13,15 +14,7 @@ function mapping(bindings: IdentityMapping['bindings'], over: Partial<IdentityMa
   };
 }
 
-function failure(fn: () => unknown): IdentityError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(IdentityError);
-    return err as IdentityError;
-  }
-  throw new Error('expected an IdentityError');
-}
+const failure = (fn: () => unknown): IdentityError => thrown(IdentityError, fn);
 
 describe('resolveIdentity', () => {
   test('roles are the union over all matching bindings, without duplicates', () => {

@@ -10,10 +10,9 @@ import {
   OidcLogin,
   clientCredentialsToken,
   resolveIdentity,
-  startDevIdp,
-  type DevIdp,
-  type DevIdpOptions,
 } from '../../src/identity/index.js';
+import { startDevIdp, type DevIdp, type DevIdpOptions } from '../../src/identity/dev-idp/index.js';
+import { rejected } from '../helpers/expect-coded.js';
 
 const AUDIENCE = 'https://agentdb.test/api';
 const baseOptions: DevIdpOptions = {
@@ -46,11 +45,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function rejection(p: Promise<unknown>): Promise<IdentityError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(IdentityError);
-  return err as IdentityError;
-}
+const rejection = (p: Promise<unknown>): Promise<IdentityError> => rejected(IdentityError, p);
 
 function botToken(issuer = idp.issuer, clientId = 'ci-bot', clientSecret = 'bot-secret'): Promise<string> {
   return clientCredentialsToken({ issuer, clientId, clientSecret, audience: AUDIENCE });

@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { IdentityError, WorkloadIssuers, type WorkloadEntry } from '../../src/identity/index.js';
 import { githubClaims, startTestIssuer, type TestIssuer } from '../helpers/workload-issuer.js';
+import { rejected } from '../helpers/expect-coded.js';
 
 let idp: TestIssuer;
 let issuers: WorkloadIssuers;
@@ -21,11 +22,7 @@ afterEach(async () => {
   await idp.close();
 });
 
-async function refusal(p: Promise<unknown>): Promise<IdentityError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(IdentityError);
-  return err as IdentityError;
-}
+const refusal = (p: Promise<unknown>): Promise<IdentityError> => rejected(IdentityError, p);
 
 const later = (ms: number) => vi.setSystemTime(Date.now() + ms);
 

@@ -5,6 +5,7 @@ import { ciAudience } from '../../src/client/ci-token.js';
 import { IdentityError, identifyWorkload, templateClaims, type WorkloadEntry } from '../../src/identity/index.js';
 import { parseConfig } from '../../src/server/index.js';
 import { githubClaims, gitlabClaims } from '../helpers/workload-issuer.js';
+import { thrown } from '../helpers/expect-coded.js';
 
 const GH = 'https://token.actions.githubusercontent.com';
 const GL = 'https://gitlab.example.com';
@@ -21,15 +22,7 @@ const entries: WorkloadEntry[] = [
   },
 ];
 
-function refusal(claims: Record<string, unknown>): IdentityError {
-  try {
-    identifyWorkload(claims, entries);
-  } catch (err) {
-    expect(err).toBeInstanceOf(IdentityError);
-    return err as IdentityError;
-  }
-  throw new Error('the token was accepted');
-}
+const refusal = (claims: Record<string, unknown>): IdentityError => thrown(IdentityError, () => identifyWorkload(claims, entries));
 
 describe('identifyWorkload', () => {
   test('a GitHub job on main in prod is the bot of the first entry, with its roles only', () => {

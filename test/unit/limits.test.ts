@@ -5,11 +5,13 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { Admission, addressKey } from '../../src/gateway/index.js';
-import { OidcLogin, startDevIdp } from '../../src/identity/index.js';
+import { OidcLogin } from '../../src/identity/index.js';
+import { startDevIdp } from '../../src/identity/dev-idp/index.js';
 import { completeDeviceLogin } from '../helpers/browser.js';
 import { LimitError, RateLimiter } from '../../src/server/rate-limit.js';
 import { parseConfig } from '../../src/server/index.js';
 import { Demand } from '../../src/identity/demand.js';
+import { thrown } from '../helpers/expect-coded.js';
 
 const BASE = { auth: { oidc: { issuer: 'https://login.example.com/', clientId: 'agentdb', audience: 'api://agentdb' } } };
 
@@ -18,17 +20,8 @@ describe('token bucket', () => {
     const r = new RateLimiter('logins from', { burst: 3, perMinute: 6 });
     const t0 = 1_000_000;
     for (let i = 0; i < 3; i++) r.take('a', t0);
-    const err = (() => {
-      try {
-        r.take('a', t0);
-      } catch (e) {
-        return e;
-      }
-    })();
-    expect(err).toBeInstanceOf(LimitError);
-    expect((err as LimitError).code).toBe('AGENTDB_ERR_API_RATE_LIMITED');
-    expect((err as LimitError).retryAfterS).toBe(10);
-    expect((err as LimitError).message).toContain('logins from a');
+    const err = thrown(LimitError, () => r.take('a', t0), 'AGENTDB_ERR_API_RATE_LIMITED', /logins from a/);
+    expect(err.retryAfterS).toBe(10);
     // another key has its own bucket
     r.take('b', t0);
     expect(() => r.take('a', t0 + 9_000)).toThrow(LimitError);

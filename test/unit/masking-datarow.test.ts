@@ -4,6 +4,7 @@ import { dataRow, readDataRow } from '../../src/pgwire/index.js';
 import {
   MaskingError, compileMasking, compileRowPlan, maskText, rewriteDataRow, rewriteNotification, type ColumnPlan,
 } from '../../src/masking/index.js';
+import { thrown } from '../helpers/expect-coded.js';
 
 const KEY = Buffer.alloc(32, 9);
 const policy = compileMasking([{ columns: { 'c.x': 'redact' }, detectors: 'all' }], KEY);
@@ -154,14 +155,7 @@ describe('malformed rows are refused with a clear error, never passed on', () =>
     ['shorter than a header', Buffer.from('D\0\0')],
   ];
   test.each(cases)('%s', (_name, buf) => {
-    try {
-      rewriteDataRow(buf, 0, buf.length, p);
-      expect.unreachable();
-    } catch (err) {
-      expect(err).toBeInstanceOf(MaskingError);
-      expect((err as MaskingError).code).toBe('AGENTDB_ERR_MASKING_MALFORMED_ROW');
-      expect((err as Error).message).toMatch(/malformed DataRow/);
-    }
+    thrown(MaskingError, () => rewriteDataRow(buf, 0, buf.length, p), 'AGENTDB_ERR_MASKING_MALFORMED_ROW', /malformed DataRow/);
   });
 
   test('a plan needs a format and a type per column', () => {

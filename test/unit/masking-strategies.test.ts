@@ -6,6 +6,7 @@ import {
   HASH_KEY_FILE, MaskingError, compileMasking, describeStrategy, loadOrCreateHashKey, maskText, maskingBlockSchema, parseColumnName,
   type Strategy,
 } from '../../src/masking/index.js';
+import { thrown } from '../helpers/expect-coded.js';
 
 const KEY = Buffer.alloc(32, 7);
 const OTHER_KEY = Buffer.alloc(32, 8);
@@ -152,12 +153,7 @@ describe('compileMasking', () => {
   test('bad blocks and keys are refused with a clear error', () => {
     expect(() => compileMasking([{ columns: { 'a.b': 'shuffle' } } as never], KEY)).toThrow(/masking block 1 at columns\.a\.b/);
     expect(() => compileMasking([{}], Buffer.alloc(16))).toThrow(/32 bytes/);
-    try {
-      compileMasking([{ detectors: ['nope'] } as never], KEY);
-      expect.unreachable();
-    } catch (err) {
-      expect((err as MaskingError).code).toBe('AGENTDB_ERR_MASKING_BAD_CONFIG');
-    }
+    thrown(MaskingError, () => compileMasking([{ detectors: ['nope'] } as never], KEY), 'AGENTDB_ERR_MASKING_BAD_CONFIG');
   });
 });
 

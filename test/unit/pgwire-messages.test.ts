@@ -44,7 +44,7 @@ import {
   terminateMessage,
   type FieldDescription,
 } from '../../src/pgwire/index.js';
-import { expectPgwireError } from './pgwire-expect.js';
+import { expectPgwireError } from '../helpers/pgwire-expect.js';
 
 type Decoder<T> = (buf: Buffer, offset: number, length: number) => T;
 

@@ -18,7 +18,7 @@ import {
   saslResponse,
   scramSecret,
 } from '../../src/pgwire/index.js';
-import { expectPgwireError } from './pgwire-expect.js';
+import { expectPgwireError } from '../helpers/pgwire-expect.js';
 
 const secret = scramSecret('correct horse', Buffer.from('0123456789abcdef'), 4096);
 

@@ -27,7 +27,7 @@ import {
   startupMessage,
   type StartupPacket,
 } from '../../src/pgwire/index.js';
-import { expectPgwireError } from './pgwire-expect.js';
+import { expectPgwireError } from '../helpers/pgwire-expect.js';
 
 /** An untyped packet from raw parts, written independently of our builders. */
 function packet(code: number, ...body: Buffer[]): Buffer {

@@ -1,5 +1,6 @@
 // Every statement of test/fixtures/policy-corpus.yaml, decided with the demo roles exactly as `agentdb demo`
 // configures them. A string of several statements gets the strictest decision of its statements.
+// What a decision costs is measured by the bench's `policy-decision` row (test/bench/workloads/planned.ts).
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
@@ -35,30 +36,5 @@ describe('demo-agent decisions', () => {
       expect(d.rule).toBeTruthy();
       expect(d.message).toBeTruthy();
     }
-  });
-});
-
-describe('decision cost', () => {
-  test('is logged for cached and uncached statements (no assertion: a measurement)', () => {
-    const texts = corpus.map((e) => e.sql);
-    const decideText = (sql: string) => policy.decideAnalysis(agent, analyze(sql));
-    for (const t of texts) decideText(t); // warm: parse cache, rule sets, JIT
-    const rounds = 20;
-    let t0 = performance.now();
-    for (let r = 0; r < rounds; r++) for (const t of texts) decideText(t);
-    const cached = ((performance.now() - t0) * 1000) / (rounds * texts.length);
-    t0 = performance.now();
-    for (let r = 0; r < 3; r++) texts.forEach((t, i) => decideText(`${t}\n-- uncached ${r}.${i}`));
-    const uncached = ((performance.now() - t0) * 1000) / (3 * texts.length);
-    // The rules alone, on an analysis already in hand, with the per-statement memo defeated by fresh role sets.
-    const stmts = texts.flatMap((t) => analyze(t).statements);
-    const fresh = compilePolicy(z.record(z.string(), roleSchema).parse(demoRoles('customers')));
-    t0 = performance.now();
-    for (const s of stmts) fresh.decide(agent, s);
-    const rulesOnly = ((performance.now() - t0) * 1000) / stmts.length;
-    console.log(
-      `policy decision cost over ${texts.length} corpus strings: cached ${cached.toFixed(2)} µs/op, ` +
-        `uncached (parse + analyse + decide) ${uncached.toFixed(1)} µs/op, rules only (first decision of a statement) ${rulesOnly.toFixed(2)} µs/op`,
-    );
   });
 });

@@ -146,7 +146,7 @@ describe('lists in deny and review rules are triggers', () => {
   });
 
   test('RESET ALL triggers a settings rule about resettable settings, not one about the role', async () => {
-    // RESET ALL is refused before any rule (it would undo the parser's settings), so ask the compiled rules.
+    // Asked of the compiled rules themselves: the policy's agent-safe rules allow RESET ALL before a role's rules.
     const { compileRule } = await import('../../src/policy/compile-rule.js');
     const rule = (action: 'deny' | 'allow', settings: string[]) => compileRule(roleSchema.parse({ rules: [{ name: 'x', action, match: { settings } }] }).rules[0]!, 'r');
     const resetAll = analyze('RESET ALL').statements[0]!;
@@ -241,7 +241,7 @@ describe('order, defaults and built-in steps', () => {
 
   test('a forced setting cannot be changed by anyone, whatever the rules', () => {
     for (const sql of ['SET statement_timeout = 0', 'RESET statement_timeout', "SELECT set_config('statement_timeout', '0', false)",
-      'SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE', 'BEGIN READ WRITE', 'SET TRANSACTION READ WRITE', 'RESET ALL']) {
+      'SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE', 'BEGIN READ WRITE', 'SET TRANSACTION READ WRITE']) {
       expect(decide(human('forcing', 'optout'), sql), sql).toMatchObject({ decision: 'deny', rule: 'forced-setting' });
     }
     expect(decide(human('forcing'), 'SET statement_timeout = 0').message).toBe('"statement_timeout" is set by policy for this session and cannot be changed');
@@ -261,7 +261,9 @@ describe('order, defaults and built-in steps', () => {
     expect(decide(human(), "SET client_encoding = 'utf-8'").decision).toBe('allow');
     expect(decide(human(), "SET client_encoding = 'GBK'").message).toMatch(/must stay UTF8/);
     expect(decide(human(), 'RESET client_encoding').rule).toBe('forced-setting');
-    expect(decide(human(), 'DISCARD ALL').message).toMatch(/DISCARD ALL would undo/);
+    // RESET ALL and DISCARD ALL go back to the session's starting values, where the gateway put the fixed ones.
+    expect(decide(human(), 'DISCARD ALL').decision).toBe('allow');
+    expect(decide(human('forcing', 'optout'), 'RESET ALL').decision).toBe('allow');
     expect(decide(human(), "UPDATE pg_settings SET setting = '0' WHERE name = 'work_mem'").rule).toBe('forced-setting');
   });
 
@@ -301,7 +303,7 @@ test('the shipped agent rules refuse or hold, allow only housekeeping, and parse
   for (const r of AGENT_SAFE_RULES) {
     expect(['deny', 'review', 'allow']).toContain(r.action);
     // An allow rule of agent-safe never lets a statement read or write data: only settings, locks, transactions.
-    if (r.action === 'allow') for (const k of r.match.kinds ?? ['any']) expect(['set', 'select', 'transaction', 'show', 'empty', 'lock']).toContain(k);
+    if (r.action === 'allow') for (const k of r.match.kinds ?? ['any']) expect(['set', 'select', 'transaction', 'show', 'empty', 'lock', 'discard', 'deallocate']).toContain(k);
     if (r.action === 'allow' && r.match.kinds?.includes('select')) expect(r.match.reads).toEqual(['pg_catalog.pg_settings']);
     expect(roleSchema.parse({ rules: [r] }).rules[0]).toEqual(r);
     expect(r.message).toBeTruthy();

@@ -7,6 +7,7 @@ import {
 } from '../../src/policy/index.js';
 import { parseDuration } from '../../src/server/duration.js';
 import { demoRoles } from '../../src/server/dev/demo-roles.js';
+import { thrown } from '../helpers/expect-coded.js';
 
 const rolesOf = (input: Record<string, RoleInput>) => z.record(z.string(), roleSchema).parse(input);
 const demo = rolesOf(demoRoles('customers'));
@@ -25,15 +26,12 @@ describe('sessionSettingsFor', () => {
 
   test('a missing trait refuses the session with an error that says which trait and role', () => {
     for (const traits of [{}, { region: [] }, { other: ['x'] }] as Record<string, string[]>[]) {
-      let err: unknown;
-      try {
-        sessionSettingsFor(demo, ['demo-agent'], traits);
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(PolicyError);
-      expect((err as PolicyError).code).toBe('AGENTDB_ERR_POLICY_TRAIT_MISSING');
-      expect((err as PolicyError).message).toMatch(/role "demo-agent" sets app.region from the trait "region", which your identity does not have/);
+      thrown(
+        PolicyError,
+        () => sessionSettingsFor(demo, ['demo-agent'], traits),
+        'AGENTDB_ERR_POLICY_TRAIT_MISSING',
+        /role "demo-agent" sets app.region from the trait "region", which your identity does not have/,
+      );
     }
   });
 

@@ -10,21 +10,12 @@ import {
   type RecordingHeader,
 } from '../../src/recording/index.js';
 import { countingStore, header, tempStores } from './recording-fixtures.js';
+import { rejected, thrown } from '../helpers/expect-coded.js';
 
 const stores = tempStores();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const stmt = (i: number): RecordedStatement => ({ t: i * 10, sql: `SELECT ${i}`, rows: 1, tag: 'SELECT 1', ms: 0.5, decision: 'allow' });
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(RecordingError);
-    return (err as RecordingError).code;
-  }
-  return undefined;
-}
 
 describe('RecordingWriter', () => {
   test('what is written reads back: header, statements in order, end', async () => {
@@ -82,7 +73,7 @@ describe('RecordingWriter', () => {
     const w = new RecordingWriter(store, header('s4'));
     await w.end({ endedAt: '2025-06-15T14:23:10.000Z' });
     await expect(w.end({ endedAt: '2025-06-15T14:23:11.000Z' })).rejects.toMatchObject({ code: 'AGENTDB_ERR_RECORDING_ENDED' });
-    expect(codeOf(() => w.statement(stmt(1)))).toBe('AGENTDB_ERR_RECORDING_ENDED');
+    thrown(RecordingError, () => w.statement(stmt(1)), 'AGENTDB_ERR_RECORDING_ENDED');
     expect((await readRecording(store, 's4'))?.end?.endedAt).toBe('2025-06-15T14:23:10.000Z');
   });
 
@@ -96,7 +87,7 @@ describe('RecordingWriter', () => {
       { ...header('x'), db: { service: 'customers' } },
       { ...header('x'), client: undefined },
     ];
-    for (const h of badHeaders) expect(codeOf(() => new RecordingWriter(store, h as RecordingHeader))).toBe('AGENTDB_ERR_RECORDING_BAD_INPUT');
+    for (const h of badHeaders) thrown(RecordingError, () => new RecordingWriter(store, h as RecordingHeader), 'AGENTDB_ERR_RECORDING_BAD_INPUT');
     const w = new RecordingWriter(store, header('s5'));
     const badStatements: unknown[] = [
       null,
@@ -106,7 +97,7 @@ describe('RecordingWriter', () => {
       { t: 0, sql: 'SELECT 1', ms: 1, params: [1] },
       { t: 0, sql: 'SELECT 1', ms: 1, error: { code: '42501' } },
     ];
-    for (const s of badStatements) expect(codeOf(() => w.statement(s as RecordedStatement))).toBe('AGENTDB_ERR_RECORDING_BAD_INPUT');
+    for (const s of badStatements) thrown(RecordingError, () => w.statement(s as RecordedStatement), 'AGENTDB_ERR_RECORDING_BAD_INPUT');
     await expect(w.end({ endedAt: 'later' })).rejects.toMatchObject({ code: 'AGENTDB_ERR_RECORDING_BAD_INPUT' });
     await w.end({ endedAt: '2025-06-15T14:23:10.000Z' });
     expect((await readRecording(store, 's5'))?.statements).toEqual([]);
@@ -117,10 +108,7 @@ describe('RecordingWriter', () => {
     const w = new RecordingWriter(store, header('s6'));
     w.statement(stmt(1));
     await store.close();
-    const err = await w.end({ endedAt: '2025-06-15T14:23:10.000Z' }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RecordingError);
-    expect((err as RecordingError).code).toBe('AGENTDB_ERR_RECORDING_WRITE_FAILED');
-    expect((err as RecordingError).message).toMatch(/s6/);
+    await rejected(RecordingError, w.end({ endedAt: '2025-06-15T14:23:10.000Z' }), 'AGENTDB_ERR_RECORDING_WRITE_FAILED', /s6/);
   });
 });
 
@@ -170,9 +158,6 @@ describe('readRecording', () => {
     const db = new DatabaseSync(file);
     db.exec("UPDATE recordings SET data = '{' WHERE seq = 1");
     db.close();
-    const err = await readRecording(store, 's7').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RecordingError);
-    expect((err as RecordingError).code).toBe('AGENTDB_ERR_RECORDING_CORRUPT');
-    expect((err as RecordingError).message).toMatch(/session s7/);
+    await rejected(RecordingError, readRecording(store, 's7'), 'AGENTDB_ERR_RECORDING_CORRUPT', /session s7/);
   });
 });

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, test } from 'vitest';
 import { openSqliteStore, SQLITE_FILE_NAME, StoreError } from '../../src/store/index.js';
-import { auditRecord, storeContract } from './store-contract.js';
+import { auditRecord, storeContract } from '../helpers/store-contract.js';
+import { rejected } from '../helpers/expect-coded.js';
 
 const root = mkdtempSync(join(tmpdir(), 'agentdb-store-'));
 let n = 0;
@@ -15,14 +16,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 storeContract('sqlite', () => openSqliteStore(freshDir()));
 
-async function openError(path: string): Promise<StoreError> {
-  const err = await openSqliteStore(path).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(StoreError);
-  return err as StoreError;
-}
+const openError = (path: string): Promise<StoreError> => rejected(StoreError, openSqliteStore(path));
 
 describe('sqlite store file', () => {
   test('a new data directory gets agentdb.db, readable by its owner only, in WAL mode', async () => {
@@ -98,8 +92,7 @@ describe('sqlite store file', () => {
     db.exec("UPDATE kv SET value = '{broken'; UPDATE recordings SET data = 'nope'");
     db.close();
     for (const p of [s.getKv('k'), s.readRecording('s')]) {
-      const err = await p.then(() => undefined, (e: unknown) => e);
-      expect((err as StoreError).code).toBe('AGENTDB_ERR_STORE_CORRUPT');
+      await rejected(StoreError, p, 'AGENTDB_ERR_STORE_CORRUPT');
     }
     await s.close();
   });

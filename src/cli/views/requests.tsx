@@ -1,7 +1,7 @@
 // `agentdb request ls --watch` for a person at a terminal: the list, refreshed every second.
 import { useEffect, useState } from 'react';
 import { Box, Text, render, useApp, useInput } from 'ink';
-import { requestsTable, type RequestView } from '../commands/request/index.js';
+import { requestsTable, type RequestView } from '../commands/request/view.js';
 
 function Watch({ fetch }: { fetch: () => Promise<RequestView[]> }) {
   const [list, setList] = useState<RequestView[] | undefined>();

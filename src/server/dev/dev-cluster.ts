@@ -4,7 +4,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { writeFile, mkdir, chmod } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { startDevIdp, type DevIdp, type DevIdpClient } from '../../identity/index.js';
+import { startDevIdp, type DevIdp, type DevIdpClient } from '../../identity/dev-idp/index.js';
 import { configSchema, type Config } from '../config.js';
 import { startServer, type RunningServer } from '../services.js';
 import { DEMO_AGENT_GROUP, demoRoles } from './demo-roles.js';

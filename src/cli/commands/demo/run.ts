@@ -1,0 +1,52 @@
+// `agentdb demo`: everything on this machine, and the CLI's profile pointed at it.
+import { readFile } from 'node:fs/promises';
+import chalk from 'chalk';
+import { readProfile, writeProfile } from '../../../client/index.js';
+import { startDevCluster } from '../../../server/index.js';
+import { VERSION } from '../../version.js';
+import { waitForShutdown } from '../../lifecycle.js';
+
+// Fixed ports, so the commands the demo prints stay the same from one run to the next.
+const DEMO_PORTS = { api: 7443, gateway: 7432, idp: 7444, postgres: 7433 };
+
+export interface DemoOptions {
+  dataDir: string;
+}
+
+export async function run(opts: DemoOptions): Promise<void> {
+  process.stdout.write('Starting PostgreSQL, the OpenID provider, the control plane and the gateway...\n');
+  const cluster = await startDevCluster({ dataDir: opts.dataDir, version: VERSION, ports: DEMO_PORTS, provisionAgent: true });
+  const { info } = cluster;
+  // Point the CLI at the demo, as `tsh login --proxy` would: later commands need no flags.
+  const current = await readProfile().catch(() => undefined);
+  const caPem = await readFile(info.caFile, 'utf8');
+  if (!current || current.server === info.server) await writeProfile({ ...(current ?? {}), server: info.server, caPem });
+  const user = info.users[0]!;
+  const agent = info.clients[0]!;
+  const b = chalk.bold;
+  process.stdout.write(
+    [
+      '',
+      b('agentdb demo is running.'),
+      `  control plane  ${info.server}`,
+      `  gateway        ${info.gateway.host}:${info.gateway.port}`,
+      `  OpenID provider ${info.issuer}`,
+      `  state          ${opts.dataDir}  (dev.json has the demo credentials)`,
+      '',
+      b('In another terminal:'),
+      `  1. ${b('npx agentdb login')}          sign in as ${b(user.name)} with password ${b(user.password)}`,
+      `  2. ${b('npx agentdb proxy --db customers --task "check refunds"')}   then paste the psql line it prints`,
+      `  3. ${b('npx agentdb audit search --since 10m')}`,
+      `  4. ${b('npx agentdb play <sid>')}     with a session id from the audit search`,
+      '',
+      `As the demo AI agent instead: ${b(`DEMO_AGENT_SECRET=${agent.secret} npx agentdb login --client-id ${agent.id} --client-secret-env DEMO_AGENT_SECRET`)}`,
+      '',
+      'Ctrl-C stops everything the demo started.',
+      '',
+    ].join('\n'),
+  );
+  await waitForShutdown(async () => {
+    process.stdout.write('Stopping...\n');
+    await cluster.close();
+  });
+}
