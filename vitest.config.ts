@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+    // test/fuzz: a CI-sized batch of the property tests (`npm run fuzz -- --runs N` runs any number).
+    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/fuzz/**/*.fuzz.ts'],
     globalSetup: ['test/setup/global-postgres.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
