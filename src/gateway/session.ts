@@ -5,15 +5,16 @@
 import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import {
-  MessageFramer, SqlState, describeMessage, errorResponse, forEachMessage, noticeResponse, parseMessage, queryMessage, queryTextBytes, readBind, readCloseOrDescribe,
+  BackendType, FrontendType, MessageFramer, SqlState, copyOutData, describeMessage, errorResponse, forEachMessage, noticeResponse, parseMessage, queryMessage, queryTextBytes, readBind, readCloseOrDescribe,
   readCommandComplete, readErrorFields, readExecute, readParse, readQuery, readRowDescription, textIsUtf8, type FieldDescription,
 } from '../pgwire/index.js';
 import type { SessionMasking } from './session-masking.js';
 import type { MaskedReads, RowPlan } from '../masking/index.js';
 import type { AuditEventInput, AuditLog } from '../audit/index.js';
 import type { RecordingWriter } from '../recording/index.js';
-import { analyze, readsOnlyCatalogs, unwrap, type AnalyzedStatement } from '../policy/index.js';
-import { applicationNameSet, sessionTag, taggedApplicationNameSql, type SessionTag } from './application-name.js';
+import { analyze, readsOnlyCatalogs, type AnalyzedStatement } from '../policy/index.js';
+import { sessionTag, type SessionTag } from './application-name.js';
+import { rewriteOf, type Rewrite } from './statement-rewrites.js';
 import { StatementTracker, type ColumnsRef, type Denial, type PendingStatement } from './statement-tracker.js';
 import { nameEffect, type NameEffect } from './sql-names.js';
 import type { TaskBudget } from './task-budget.js';
@@ -72,6 +73,8 @@ const MAX_AUDITED_PARAM = 64 * 1024;
 // Parsing is synchronous on the event loop; text past this size is refused rather than analysed (a deeply
 // nested megabyte expression takes the parser most of a second).
 const MAX_ANALYZED_SQL = 4 * 1024 * 1024;
+// ReadyForQuery's status byte inside a transaction block ('T'; 'I' idle, 'E' failed).
+const IN_TRANSACTION_BLOCK = 0x54;
 const EMPTY = Buffer.alloc(0);
 
 interface PreparedStatement {
@@ -90,14 +93,21 @@ interface PreparedStatement {
   rewrite?: Rewrite;
 }
 
-/** Text the gateway runs in place of a client's statement, with the same reply. */
-interface Rewrite {
-  sql: string;
-  rule: string;
-  message: string;
-  /** told to the client as a WARNING just before the statement's CommandComplete */
-  notice?: string;
+/** How a statement is tracked: its parameters, where its columns go, and the decision made on it. */
+interface TrackedAs {
+  params?: (string | null)[] | undefined;
+  /** what the result's columns are attached to (a portal's, a prepared statement's); a fresh one if not given */
+  columnsRef?: ColumnsRef;
+  /** simple protocol: the RowDescription comes inline */
+  simple?: boolean;
+  denial?: Denial | undefined;
+  review?: StatementDecision;
+  /** the text's own bytes when they are not valid UTF-8 (kept in the audit event) */
+  invalidText?: Buffer | undefined;
+  /** an allowed statement the gateway answered its own way (a rewrite): the rule and why, for the audit log */
+  note?: { rule: string; message: string };
 }
+
 
 interface Portal {
   stmt: PreparedStatement;
@@ -411,43 +421,43 @@ export class GatewaySession {
 
   private onClientMessage(type: number, buf: Buffer, off: number, len: number): void {
     switch (type) {
-      case 0x51 /* Q */:
+      case FrontendType.Query:
         return this.onQuery(readQuery(buf, off, len), off, len, textIsUtf8(buf, off, len) ? undefined : queryTextBytes(buf, off, len));
-      case 0x50 /* P */:
+      case FrontendType.Parse:
         return this.onParse(buf, off, len);
-      case 0x42 /* B */:
+      case FrontendType.Bind:
         return this.onBind(buf, off, len);
-      case 0x44 /* D */: {
+      case FrontendType.Describe: {
         const d = readCloseOrDescribe(buf, off, len);
         const ref = d.target === 'S' ? this.statements.get(d.name)?.columnsRef : this.portals.get(d.name)?.columnsRef;
         this.tracker.describe(ref ?? {});
         return;
       }
-      case 0x45 /* E */:
+      case FrontendType.Execute:
         return this.onExecute(buf, off, len);
-      case 0x43 /* C */: {
+      case FrontendType.Close: {
         const c = readCloseOrDescribe(buf, off, len);
         if (c.target === 'S') this.statements.delete(c.name);
         else this.portals.delete(c.name);
         return;
       }
-      case 0x53 /* S */:
+      case FrontendType.Sync:
         this.tracker.sync();
         return;
-      case 0x46 /* F */: {
+      case FrontendType.FunctionCall: {
         // Fast-path function calls name a function by OID with binary arguments: no SQL to analyse, so no way
         // to decide what they do (lo_export writes server files). Refused, as a poisoned query.
         const denial = { rule: 'protocol', message: 'fast-path function calls are not allowed through the gateway', sqlState: SqlState.INSUFFICIENT_PRIVILEGE };
         this.clientEdits.push({ start: off, end: off + len, bytes: queryMessage(POISON_SQL) });
-        this.trackStatement('<fast-path function call>', undefined, undefined, {}, true, denial);
+        this.trackStatement('<fast-path function call>', undefined, { simple: true, denial });
         this.tracker.sync();
         return;
       }
-      case 0x48 /* H Flush */:
-      case 0x58 /* X Terminate */:
-      case 0x64 /* d CopyData */:
-      case 0x63 /* c CopyDone */:
-      case 0x66 /* f CopyFail */:
+      case FrontendType.Flush:
+      case FrontendType.Terminate:
+      case FrontendType.CopyData:
+      case FrontendType.CopyDone:
+      case FrontendType.CopyFail:
         return;
       default:
         // Bytes the gateway cannot judge are not forwarded (fail closed).
@@ -510,15 +520,15 @@ export class GatewaySession {
       }
     }
     if (verdict.decision !== 'deny' && stmts.some((s) => s.kind === 'ddl')) this.ddlSeen = true;
-    const rewrite = stmts.length === 1 && !budget && !refused ? this.rewriteOf(stmts[0]!, verdict) : undefined;
+    const rewrite = stmts.length === 1 && !budget && !refused ? rewriteOf(stmts[0]!, verdict, this.tag) : undefined;
     if (rewrite) {
       this.clientEdits.push({ start: off, end: off + len, bytes: queryMessage(rewrite.sql) });
       this.trackRewritten(sql, stmts[0]!, true, rewrite);
     } else if (verdict.decision === 'deny') {
       this.clientEdits.push({ start: off, end: off + len, bytes: queryMessage(POISON_SQL) });
-      this.trackStatement(sql, stmts.length === 1 ? stmts[0] : undefined, undefined, {}, true, toDenial(verdict), undefined, invalid);
+      this.trackStatement(sql, stmts.length === 1 ? stmts[0] : undefined, { simple: true, denial: toDenial(verdict), invalidText: invalid });
     } else if (verdict.decision === 'review') {
-      const entry = this.trackStatement(sql, stmts.length === 1 ? stmts[0] : undefined, undefined, {}, true, undefined, verdict);
+      const entry = this.trackStatement(sql, stmts.length === 1 ? stmts[0] : undefined, { simple: true, review: verdict });
       this.holds.push({
         held: { sql, rule: verdict.rule ?? 'review', ...(verdict.message ? { message: verdict.message } : {}) },
         entry,
@@ -526,9 +536,9 @@ export class GatewaySession {
         analysis: stmts.length === 1 ? stmts[0] : undefined,
       });
     } else if (stmts.length <= 1) {
-      this.trackStatement(stmts[0]?.sql ?? sql, stmts[0], undefined, {}, true, undefined);
+      this.trackStatement(stmts[0]?.sql ?? sql, stmts[0], { simple: true });
     } else {
-      for (const s of stmts) this.trackStatement(s.sql, s, undefined, {}, true, undefined);
+      for (const s of stmts) this.trackStatement(s.sql, s, { simple: true });
     }
     this.tracker.sync();
   }
@@ -552,7 +562,7 @@ export class GatewaySession {
       const masked = d.decision !== 'deny' ? this.deps.masking?.refusal(stmt.analysis) : undefined;
       if (masked) d = { decision: 'deny', ...masked };
       if (d.decision !== 'deny' && stmt.analysis.kind === 'ddl') this.ddlSeen = true;
-      const rewrite = this.budgetDenial() ? undefined : this.rewriteOf(stmt.analysis, d);
+      const rewrite = this.budgetDenial() ? undefined : rewriteOf(stmt.analysis, d, this.tag);
       if (rewrite) {
         // Prepared as the gateway's text; each Execute is audited as the client's (see onExecute).
         stmt.rewrite = rewrite;
@@ -577,7 +587,7 @@ export class GatewaySession {
     // A denied Parse answers ErrorResponse and PostgreSQL discards until Sync, as for any failed Parse.
     stmt.denial = toDenial(d);
     this.clientEdits.push({ start: off, end: off + len, bytes: parseMessage(known ? '' : p.name, POISON_SQL, []) });
-    this.trackStatement(p.sql, stmt.analysis, undefined, {}, false, stmt.denial, undefined, invalid);
+    this.trackStatement(p.sql, stmt.analysis, { denial: stmt.denial, invalidText: invalid });
   }
 
   private onBind(buf: Buffer, off: number, len: number): void {
@@ -595,7 +605,7 @@ export class GatewaySession {
     if (refusal) {
       const denial: Denial = { rule: 'protocol', ...refusal };
       this.clientEdits.push({ start: off, end: off + len, bytes: parseMessage('', POISON_SQL, []) });
-      this.trackStatement(stmt?.sql ?? `<Bind of prepared statement ${JSON.stringify(b.statement)}>`, stmt?.analysis, params, {}, false, denial);
+      this.trackStatement(stmt?.sql ?? `<Bind of prepared statement ${JSON.stringify(b.statement)}>`, stmt?.analysis, { params, denial });
       if (cursor) return;
       stmt = { sql: '', analysis: undefined, columnsRef: {}, denial };
     }
@@ -618,7 +628,7 @@ export class GatewaySession {
       // A portal the session never saw bound or DECLAREd would run without its text in the audit log.
       const denial = { rule: 'protocol', message: `portal "${e.portal}" was not opened in this session through the gateway`, sqlState: SqlState.INSUFFICIENT_PRIVILEGE };
       this.clientEdits.push(refuse);
-      this.trackStatement(`<Execute of portal ${JSON.stringify(e.portal)}>`, undefined, undefined, {}, false, denial);
+      this.trackStatement(`<Execute of portal ${JSON.stringify(e.portal)}>`, undefined, { denial });
       return;
     }
     const stmt = portal.stmt;
@@ -629,7 +639,7 @@ export class GatewaySession {
     const budget = this.budgetDenial() ?? (refusedShape ? { rule: 'masking', message: refusedShape, sqlState: SqlState.INSUFFICIENT_PRIVILEGE } : undefined);
     if (budget) {
       this.clientEdits.push(refuse);
-      this.trackStatement(stmt.sql, stmt.analysis, portal.params, portal.columnsRef, false, budget);
+      this.trackStatement(stmt.sql, stmt.analysis, { params: portal.params, columnsRef: portal.columnsRef, denial: budget });
       return;
     }
     const review = stmt.review;
@@ -637,14 +647,14 @@ export class GatewaySession {
     // Masking needs the result's columns; a client that never asked for them gets a Describe sent for it,
     // whose answer the gateway keeps to itself.
     if (this.deps.masking && !columnsRef.described) {
-      this.clientEdits.push({ start: off, end: off, bytes: describePortal(e.portal) });
+      this.clientEdits.push({ start: off, end: off, bytes: describeMessage('P', e.portal) });
       this.tracker.describe(columnsRef, true);
     }
     if (stmt.rewrite && stmt.analysis) {
       this.trackRewritten(stmt.sql, stmt.analysis, false, stmt.rewrite);
       return;
     }
-    const entry = this.trackStatement(stmt.sql, stmt.analysis, portal.params, columnsRef, false, undefined, review ? { decision: 'review', ...review } : undefined);
+    const entry = this.trackStatement(stmt.sql, stmt.analysis, { params: portal.params, columnsRef, ...(review ? { review: { decision: 'review', ...review } } : {}) });
     entry.formats = portal.formats;
     // Running what SQL PREPARE or DECLARE named runs the statement inside: it names nothing again.
     if (stmt.bySql) delete entry.onComplete;
@@ -658,33 +668,9 @@ export class GatewaySession {
     }
   }
 
-  /**
-   * Statements the gateway answers by running other text in their place, with the same reply:
-   * - `SET application_name = 'x'` (pgjdbc sends it first thing): set to x next to the gateway's tag, which stays;
-   * - a SET of a setting the policy forces (pg_dump's `SET statement_timeout = 0`): the forced value stays, the
-   *   client is told so in a WARNING, and a placeholder SET answers "SET" as the original would (an aborted
-   *   transaction fails it the same way).
-   */
-  private rewriteOf(stmt: AnalyzedStatement, d: StatementDecision): Rewrite | undefined {
-    const app = applicationNameSet(stmt);
-    if (app) return { sql: taggedApplicationNameSql(app, this.tag), rule: 'application-name', message: 'application_name kept next to the agentdb session tag' };
-    if (d.decision !== 'deny' || !d.ignorable) return undefined;
-    const names = stmt.settingChanges.map((c) => c.name).join(', ');
-    const set = unwrap(stmt.node)?.[1];
-    const local = set?.is_local === true ? 'LOCAL ' : '';
-    // The same command tag as the client's statement: RESET answers RESET, SET and SET LOCAL answer SET.
-    const placeholder = set?.kind === 'VAR_RESET' ? 'RESET agentdb.ignored_setting' : `SET ${local}agentdb.ignored_setting = '${names.replace(/'/g, "''")}'`;
-    return {
-      sql: placeholder,
-      rule: d.rule ?? 'forced-setting',
-      message: `ignored: ${d.message ?? names}`,
-      notice: `agentdb: ${names} ${stmt.settingChanges.length > 1 ? 'are' : 'is'} set by policy for this session; this SET was ignored and the forced value stays`,
-    };
-  }
-
   /** A rewritten statement: audited as the client sent it (allowed, with the rewrite's rule), answered as the gateway ran it. */
   private trackRewritten(sql: string, analysis: AnalyzedStatement, simple: boolean, rewrite: Rewrite): void {
-    const entry = this.trackStatement(sql, analysis, undefined, {}, simple, undefined, undefined, undefined, { rule: rewrite.rule, message: rewrite.message });
+    const entry = this.trackStatement(sql, analysis, { simple, note: { rule: rewrite.rule, message: rewrite.message } });
     if (rewrite.notice) entry.notice = rewrite.notice;
   }
 
@@ -692,17 +678,10 @@ export class GatewaySession {
     return { sql, ...(params && params.length ? { params } : {}), kind: analysis?.kind ?? 'unknown', tables: analysis?.tables ?? [] };
   }
 
-  private trackStatement(
-    sql: string,
-    analysis: AnalyzedStatement | undefined,
-    params: (string | null)[] | undefined,
-    columnsRef: ColumnsRef,
-    simple: boolean,
-    denial: Denial | undefined,
-    review?: StatementDecision,
-    invalidText?: Buffer,
-    note?: { rule: string; message: string },
-  ): PendingStatement {
+  /** Queues a statement for its answer and its audit event (written before the chunk is forwarded). */
+  private trackStatement(sql: string, analysis: AnalyzedStatement | undefined, how: TrackedAs): PendingStatement {
+    const { columnsRef = {}, simple = false, denial, review, invalidText, note } = how;
+    let params = how.params;
     const decision = denial ? 'deny' : review ? 'review' : 'allow';
     const rule = denial?.rule ?? review?.rule ?? note?.rule;
     const masking = this.deps.masking;
@@ -803,9 +782,9 @@ export class GatewaySession {
 
   private onBackendMessage(type: number, buf: Buffer, off: number, len: number): void {
     // Errors, notices and COPY data carry data too: their bytes count against the budget (rows count in DataRow).
-    if ((type === 0x45 || type === 0x4e || type === 0x64) && this.deps.budget && this.resultBytesOverBudget(type, off, len)) return;
+    if ((type === BackendType.ErrorResponse || type === BackendType.NoticeResponse || type === BackendType.CopyData) && this.deps.budget && this.resultBytesOverBudget(type, off, len)) return;
     switch (type) {
-      case 0x44 /* D DataRow */: {
+      case BackendType.DataRow: {
         const s = this.tracker.current();
         if (!s) return;
         if (s.suppress) return this.drop(off, len);
@@ -825,7 +804,7 @@ export class GatewaySession {
         s.bytes += len;
         return;
       }
-      case 0x54 /* T RowDescription */: {
+      case BackendType.RowDescription: {
         const target = this.tracker.rowDescriptionTarget();
         if (!target) return;
         const described = this.rowDescription(buf, off, len);
@@ -834,15 +813,15 @@ export class GatewaySession {
         if (target.internal) this.drop(off, len);
         return;
       }
-      case 0x6e /* n NoData */: {
+      case BackendType.NoData: {
         const target = this.tracker.rowDescriptionTarget();
         if (target?.internal) this.drop(off, len);
         return;
       }
-      case 0x47 /* G CopyInResponse */:
+      case BackendType.CopyInResponse:
         this.tracker.copyInStarted();
         return;
-      case 0x48 /* H CopyOutResponse */: {
+      case BackendType.CopyOutResponse: {
         const s = this.tracker.current();
         const masking = this.deps.masking;
         if (!s || !masking) return;
@@ -851,41 +830,41 @@ export class GatewaySession {
         else if (!copy.passThrough) s.copy = copy;
         return;
       }
-      case 0x64 /* d CopyData */: {
+      case BackendType.CopyData: {
         const s = this.tracker.current();
         if (!s) return;
         if (s.suppress) return this.drop(off, len);
         if (s.copy) {
           const payload = s.copy.rewrite(buf.subarray(off + 5, off + len));
-          if (payload) this.backendEdits.push({ start: off, end: off + len, bytes: copyDataMessage(payload) });
+          if (payload) this.backendEdits.push({ start: off, end: off + len, bytes: copyOutData(payload) });
         }
         return;
       }
-      case 0x63 /* c CopyDone */: {
+      case BackendType.CopyDone: {
         const s = this.tracker.current();
         if (s?.suppress) this.drop(off, len);
         return;
       }
-      case 0x41 /* A NotificationResponse */: {
+      case BackendType.NotificationResponse: {
         const rewritten = this.deps.masking?.notification(buf, off, len);
         if (rewritten) this.backendEdits.push({ start: off, end: off + len, bytes: rewritten });
         return;
       }
-      case 0x4e /* N NoticeResponse */:
+      case BackendType.NoticeResponse:
         if (this.deps.masking) this.serverReport(buf, off, len, this.tracker.reportTarget()?.readsMasked);
         return;
-      case 0x53 /* S ParameterStatus */: {
+      case BackendType.ParameterStatus: {
         const rewritten = this.deps.masking?.parameterStatus(buf, off, len, this.tracker.groupReadsMasked());
         if (rewritten) this.backendEdits.push({ start: off, end: off + len, bytes: rewritten });
         return;
       }
-      case 0x31 /* 1 ParseComplete */:
+      case BackendType.ParseComplete:
         this.tracker.stepCompleted('parse');
         return;
-      case 0x32 /* 2 BindComplete */:
+      case BackendType.BindComplete:
         this.tracker.stepCompleted('bind');
         return;
-      case 0x43 /* C CommandComplete */: {
+      case BackendType.CommandComplete: {
         const s = this.tracker.current();
         if (!s) return;
         if (s.suppress) return this.suppressedEnd(s, off, len);
@@ -898,8 +877,8 @@ export class GatewaySession {
         s.onComplete?.();
         return;
       }
-      case 0x49 /* I EmptyQueryResponse */:
-      case 0x73 /* s PortalSuspended */: {
+      case BackendType.EmptyQueryResponse:
+      case BackendType.PortalSuspended: {
         const s = this.tracker.current();
         if (!s) return;
         // A result cut off (budget, columns that cannot be masked) ends in an error even when the portal was only suspended.
@@ -907,7 +886,7 @@ export class GatewaySession {
         this.finish(s);
         return;
       }
-      case 0x45 /* E ErrorResponse */: {
+      case BackendType.ErrorResponse: {
         // A Parse or Bind that failed: the error is about its statement, and PostgreSQL skips to Sync.
         const step = this.tracker.stepFailed();
         const s = this.tracker.current();
@@ -931,10 +910,10 @@ export class GatewaySession {
         }
         return;
       }
-      case 0x5a /* Z ReadyForQuery */:
+      case BackendType.ReadyForQuery:
         this.tracker.readyForQuery((s) => this.deps.recording.statement(s.rec));
         // Outside a transaction block (idle, or failed and waiting for ROLLBACK) cursors without HOLD are gone.
-        if (this.transactionCursors.size > 0 && buf[off + 5] !== 0x54 /* T */) this.endTransactionCursors();
+        if (this.transactionCursors.size > 0 && buf[off + 5] !== IN_TRANSACTION_BLOCK) this.endTransactionCursors();
         return;
       default:
         return;
@@ -984,10 +963,10 @@ export class GatewaySession {
     if (!s || s.denial || s.budgetFree) return false;
     if (!s.suppress) {
       if (this.deps.budget!.take(len, 0)) return false;
-      this.cutOffByBudget(s, this.deps.budget!, type !== 0x45);
+      this.cutOffByBudget(s, this.deps.budget!, type !== BackendType.ErrorResponse);
     }
     // A cut-off result's COPY data and error are handled by their own cases; its notices go with it.
-    if (type !== 0x4e) return false;
+    if (type !== BackendType.NoticeResponse) return false;
     this.drop(off, len);
     return true;
   }
@@ -1071,8 +1050,8 @@ const noop = (): void => undefined;
 function statementsIn(out: Buffer): AnalyzedStatement[] {
   const found: AnalyzedStatement[] = [];
   forEachMessage(out, (type, buf, off, len) => {
-    if (type !== 0x51 && type !== 0x50) return;
-    const sql = type === 0x51 ? readQuery(buf, off, len) : readParse(buf, off, len).sql;
+    if (type !== FrontendType.Query && type !== FrontendType.Parse) return;
+    const sql = type === FrontendType.Query ? readQuery(buf, off, len) : readParse(buf, off, len).sql;
     if (sql.length > MAX_ANALYZED_SQL) return;
     const a = analyze(sql);
     if (!a.error) found.push(...a.statements);
@@ -1080,17 +1059,6 @@ function statementsIn(out: Buffer): AnalyzedStatement[] {
   return found;
 }
 
-function copyDataMessage(payload: Buffer): Buffer {
-  const b = Buffer.allocUnsafe(5 + payload.length);
-  b[0] = 0x64;
-  b.writeInt32BE(4 + payload.length, 1);
-  payload.copy(b, 5);
-  return b;
-}
-
-function describePortal(name: string): Buffer {
-  return describeMessage('P', name);
-}
 
 /** A result masking refuses once its columns arrive: worded as every other policy denial, so clients can name the rule. */
 function maskingRefusal(why: string): { code: string; message: string } {

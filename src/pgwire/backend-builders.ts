@@ -155,6 +155,11 @@ export function dataRow(values: readonly (Buffer | null)[]): Buffer {
   return w.finish();
 }
 
+/** 'd' CopyData (from the server): one COPY ... TO STDOUT payload. */
+export function copyOutData(payload: Buffer): Buffer {
+  return new MessageWriter(BackendType.CopyData, payload.length).bytes(payload).finish();
+}
+
 /** 'C' CommandComplete, e.g. "SELECT 3". */
 export function commandComplete(tag: string): Buffer {
   return new MessageWriter(BackendType.CommandComplete, cstringSize(tag)).cstring(tag, 'command tag').finish();

@@ -66,6 +66,7 @@ export {
   negotiateProtocolVersion,
   rowDescription,
   dataRow,
+  copyOutData,
   commandComplete,
   SSL_ACCEPT,
   SSL_REFUSE,

@@ -30,11 +30,11 @@ export interface FuzzReportLine {
   maxRssKiB: number;
 }
 
-function envInt(name: string): number | undefined {
+function envInt(name: string, min = 0): number | undefined {
   const v = process.env[name];
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer of at least ${min}, got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -52,7 +52,7 @@ export function selected(name: string): boolean {
 export function checkTarget<Ts>(target: FuzzTarget, counter: FuzzCounter, property: fc.IProperty<Ts>): void {
   const runs = envInt('FUZZ_RUNS') ?? target.ciRuns;
   const seconds = envInt('FUZZ_SECONDS');
-  const seed = envInt('FUZZ_SEED') ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
+  const seed = envInt('FUZZ_SEED', -(2 ** 31)) ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
   const path = process.env.FUZZ_PATH;
   const params: fc.Parameters<Ts> = { numRuns: runs, seed, verbose: fc.VerbosityLevel.Verbose, endOnFailure: false };
   if (path) params.path = path;
@@ -73,7 +73,10 @@ export function checkTarget<Ts>(target: FuzzTarget, counter: FuzzCounter, proper
   const report = process.env.FUZZ_REPORT;
   if (report) appendFileSync(report, JSON.stringify(line) + '\n');
   // defaultReportMessage names the seed and path: `FUZZ_SEED=<seed> FUZZ_PATH=<path>` replays the shrunk case.
-  if (details.failed) expect.fail(`fuzz target ${target.name} failed (replay: FUZZ_SEED=${details.seed} FUZZ_PATH=${details.counterexamplePath ?? ''})\n${fc.defaultReportMessage(details)}`);
+  if (details.failed) {
+    const cause = details.errorInstance instanceof Error ? (details.errorInstance.stack ?? details.errorInstance.message) : String(details.errorInstance);
+    expect.fail(`fuzz target ${target.name} failed (replay: FUZZ_SEED=${details.seed} FUZZ_PATH=${details.counterexamplePath ?? ''})\n${fc.defaultReportMessage(details)}\n${cause}`);
+  }
   expect(details.numRuns).toBeGreaterThan(0);
 }
 
