@@ -350,7 +350,7 @@ export class Provisioner {
   }
 
   private async drop(pool: pg.Pool, name: string): Promise<void> {
-    // REASSIGN/DROP OWNED work in one database at a time (every database where the role owns or was granted
+    // DROP OWNED works in one database at a time (every database where the role owns or was granted
     // something), and need the role's privileges: since PostgreSQL 16 the admin that created it has only ADMIN
     // OPTION on it, so it first makes itself a member (committed, so the other databases' connections see it).
     const deps = await this.dependentDatabases(pool, name);
@@ -358,7 +358,9 @@ export class Provisioner {
     await this.inTransaction(pool, name, async (c) => {
       if (!(await this.existing(c, name))) return;
       for (const datname of await this.dependentDatabases(c, name)) {
-        const sql = `REASSIGN OWNED BY ${ident(name)} TO CURRENT_USER; DROP OWNED BY ${ident(name)}`;
+        // Only DROP OWNED: what the identity made goes with it. Reassigning it to the admin would leave, say, a
+        // SECURITY DEFINER function that then runs with the admin's rights (CREATEROLE).
+        const sql = `DROP OWNED BY ${ident(name)}`;
         if (datname === this.admin.database) await c.query(sql);
         else await this.pool(datname).query(sql);
       }

@@ -102,10 +102,29 @@ export class SessionMasking {
     if (f === undefined || f === UNKNOWN) return { rule: 'masking', message: 'which columns this statement reads could not be established, so it is refused' };
     const err = maskingDenial(f, this.policy);
     if (err) return { rule: 'masking', message: err.message };
-    // SQL-level PREPARE and DECLARE: EXECUTE and FETCH later find what they return.
-    if (f.prepared) this.prepared.set(f.prepared, f);
-    if (f.cursor) this.cursors.set(f.cursor, f);
     return undefined;
+  }
+
+  /**
+   * A SQL PREPARE or DECLARE PostgreSQL has made: EXECUTE and FETCH of its name return what `flow` (the flow it
+   * was decided with) returns. Without a flow the name is dropped, so what runs under it counts as unknown.
+   */
+  named(effect: { kind: 'prepare' | 'declare'; name: string }, flow: MaskFlow | undefined): void {
+    const names = effect.kind === 'prepare' ? this.prepared : this.cursors;
+    if (flow) names.set(effect.name, flow);
+    else names.delete(effect.name);
+  }
+
+  /** DEALLOCATE, CLOSE or DISCARD ALL that PostgreSQL has run: the names it removed no longer have a flow. */
+  forget(effect: { kind: 'deallocate' | 'close'; name: string | undefined } | { kind: 'discard-all' }): void {
+    if (effect.kind !== 'close') {
+      if (effect.kind === 'deallocate' && effect.name !== undefined) this.prepared.delete(effect.name);
+      else this.prepared.clear();
+    }
+    if (effect.kind !== 'deallocate') {
+      if (effect.kind === 'close' && effect.name !== undefined) this.cursors.delete(effect.name);
+      else this.cursors.clear();
+    }
   }
 
   /** The statement's text as the audit log and the recording keep it: literals compared with masked columns redacted. */

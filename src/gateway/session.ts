@@ -6,13 +6,13 @@ import { randomUUID } from 'node:crypto';
 import type net from 'node:net';
 import {
   BackendType, FrontendType, MessageFramer, SqlState, copyOutData, describeMessage, errorResponse, forEachMessage, noticeResponse, parseMessage, queryMessage, queryTextBytes, readBind, readCloseOrDescribe,
-  readCommandComplete, readErrorFields, readExecute, readParse, readQuery, readRowDescription, textIsUtf8, type FieldDescription,
+  readCommandComplete, readErrorFields, readExecute, readParameterStatus, readParse, readQuery, readRowDescription, textIsUtf8, type FieldDescription,
 } from '../pgwire/index.js';
 import type { SessionMasking } from './session-masking.js';
 import type { MaskedReads, RowPlan } from '../masking/index.js';
 import type { AuditEventInput, AuditLog } from '../audit/index.js';
 import type { RecordingWriter } from '../recording/index.js';
-import { analyze, readsOnlyCatalogs, type AnalyzedStatement } from '../policy/index.js';
+import { PARSER_SETTINGS, analyze, readsOnlyCatalogs, type AnalyzedStatement } from '../policy/index.js';
 import { sessionTag, type SessionTag } from './application-name.js';
 import { rewriteOf, type Rewrite } from './statement-rewrites.js';
 import { StatementTracker, type ColumnsRef, type Denial, type PendingStatement } from './statement-tracker.js';
@@ -155,6 +155,9 @@ export class GatewaySession {
   private readonly fromBackend = new MessageFramer();
   private readonly tracker = new StatementTracker();
   private readonly statements = new Map<string, PreparedStatement>();
+  // SQL PREPAREs tracked but not answered yet: an EXECUTE pipelined behind one is decided as what it prepares.
+  // Forgotten at the next ReadyForQuery (a PREPARE that failed made nothing).
+  private readonly pendingPrepares = new Map<string, PreparedStatement>();
   private readonly portals = new Map<string, Portal>();
   /** DECLAREd cursors without HOLD: they end with the transaction (ReadyForQuery outside a transaction block) */
   private readonly transactionCursors = new Set<string>();
@@ -491,8 +494,11 @@ export class GatewaySession {
    */
   private decideByName(stmt: AnalyzedStatement, d: StatementDecision): StatementDecision {
     if (stmt.kind !== 'execute' || stmt.preparedName === undefined) return d;
-    const named = this.statements.get(stmt.preparedName);
-    if (!named?.analysis || named.denial) return d;
+    const named = this.pendingPrepares.get(stmt.preparedName) ?? this.statements.get(stmt.preparedName);
+    // A name the gateway does not know (never prepared through it, or its PREPARE's fate unknown) would run
+    // something undecided: refused, as a protocol Bind of it is.
+    if (!named) return { decision: 'deny', rule: 'protocol', message: `prepared statement "${stmt.preparedName}" was not prepared in this session through the gateway` };
+    if (!named.analysis || named.denial) return d;
     const own = this.deps.decide(this.ctx, named.analysis);
     if (d.rule === 'default') return own;
     return strictness[own.decision] > strictness[d.decision] ? own : d;
@@ -735,25 +741,43 @@ export class GatewaySession {
           ...(review ? { review: { rule: review.rule ?? 'review', ...(review.message ? { message: review.message } : {}) } } : {}),
           ...(entry.readsMasked !== undefined ? { readsMasked: entry.readsMasked } : {}),
         };
+        // What its EXECUTE or FETCH will return is masked as this statement's result (the flow of the text as decided now).
+        const flow = this.deps.masking?.flow(analysis);
+        if (effect.kind === 'prepare') this.pendingPrepares.set(effect.name, stmt);
         entry.onComplete = () => {
-          if (effect.kind === 'prepare') return void this.statements.set(effect.name, stmt);
+          this.deps.masking?.named(effect, flow);
+          if (effect.kind === 'prepare') {
+            if (this.pendingPrepares.get(effect.name) === stmt) this.pendingPrepares.delete(effect.name);
+            return void this.statements.set(effect.name, stmt);
+          }
           this.portals.set(effect.name, { stmt, params: [], columnsRef: stmt.columnsRef, formats: effect.binary ? [1] : [], cursor: { hold: effect.hold } });
           if (effect.hold) this.transactionCursors.delete(effect.name);
           else this.transactionCursors.add(effect.name);
         };
         return;
       }
+      // Names go when PostgreSQL has removed them: a DEALLOCATE that fails (in an aborted transaction) leaves the
+      // statement there, and the gateway keeps deciding its EXECUTE as that statement.
       case 'deallocate':
-        if (effect.name === undefined) this.statements.clear();
-        else this.statements.delete(effect.name);
+        entry.onComplete = () => {
+          if (effect.name === undefined) this.statements.clear();
+          else this.statements.delete(effect.name);
+          this.deps.masking?.forget(effect);
+        };
         return;
       case 'close':
-        if (effect.name === undefined) this.portals.clear();
-        else this.portals.delete(effect.name);
+        entry.onComplete = () => {
+          if (effect.name === undefined) this.portals.clear();
+          else this.portals.delete(effect.name);
+          this.deps.masking?.forget(effect);
+        };
         return;
       case 'discard-all':
-        this.statements.clear();
-        this.portals.clear();
+        entry.onComplete = () => {
+          this.statements.clear();
+          this.portals.clear();
+          this.deps.masking?.forget(effect);
+        };
         return;
     }
   }
@@ -854,6 +878,10 @@ export class GatewaySession {
         if (this.deps.masking) this.serverReport(buf, off, len, this.tracker.reportTarget()?.readsMasked);
         return;
       case BackendType.ParameterStatus: {
+        // Code the gateway cannot see (a function, a trigger) changed a setting the analyzer reads SQL with:
+        // what the session sends next would no longer be read as it was decided. Fail closed.
+        const changed = parserSettingChange(buf, off, len);
+        if (changed) return this.terminate(SqlState.INSUFFICIENT_PRIVILEGE, changed);
         const rewritten = this.deps.masking?.parameterStatus(buf, off, len, this.tracker.groupReadsMasked());
         if (rewritten) this.backendEdits.push({ start: off, end: off + len, bytes: rewritten });
         return;
@@ -912,6 +940,7 @@ export class GatewaySession {
       }
       case BackendType.ReadyForQuery:
         this.tracker.readyForQuery((s) => this.deps.recording.statement(s.rec));
+        this.pendingPrepares.clear();
         // Outside a transaction block (idle, or failed and waiting for ROLLBACK) cursors without HOLD are gone.
         if (this.transactionCursors.size > 0 && buf[off + 5] !== IN_TRANSACTION_BLOCK) this.endTransactionCursors();
         return;
@@ -990,6 +1019,7 @@ export class GatewaySession {
   private endTransactionCursors(): void {
     for (const name of this.transactionCursors) {
       if (this.portals.get(name)?.cursor) this.portals.delete(name);
+      this.deps.masking?.forget({ kind: 'close', name });
     }
     this.transactionCursors.clear();
   }
@@ -1059,6 +1089,14 @@ function statementsIn(out: Buffer): AnalyzedStatement[] {
   return found;
 }
 
+
+/** Why a ParameterStatus shows a setting the analyzer reads SQL with (PARSER_SETTINGS) changed, or undefined. */
+function parserSettingChange(buf: Buffer, off: number, len: number): string | undefined {
+  const p = readParameterStatus(buf, off, len);
+  const must = PARSER_SETTINGS[p.name.toLowerCase()];
+  if (must === undefined || p.value.toLowerCase().replace(/[-_]/g, '') === must.toLowerCase()) return undefined;
+  return `the session's ${p.name} became ${JSON.stringify(p.value)} (set by a function or trigger): the gateway reads SQL with ${must}, so the session is ended`;
+}
 
 /** A result masking refuses once its columns arrive: worded as every other policy denial, so clients can name the rule. */
 function maskingRefusal(why: string): { code: string; message: string } {

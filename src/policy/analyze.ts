@@ -4,7 +4,7 @@ import { hasSqlDetails, loadModule, parseSync } from 'libpg-query';
 import { LRUCache } from 'lru-cache';
 import { analyzeStatement } from './analyze-statement.js';
 import { numericLiterals, type NumericLiterals } from './numeric-template.js';
-import { isSpace } from './sql-lexer.js';
+import { escapeAmbiguity, isSpace } from './sql-lexer.js';
 import { PolicyError } from './errors.js';
 import { isObject, unwrap } from './parse-node.js';
 import type { Analysis, AnalyzedStatement } from './statement.js';
@@ -175,6 +175,10 @@ function analyzeUncached(sql: string, bytes: Buffer): Analysis {
     const reason = err instanceof RangeError ? 'the statement is nested too deeply to analyse' : `the parser failed: ${String(err)}`;
     return Object.freeze({ statements: Object.freeze([Object.freeze(unclassifiedStatement(sql.trim(), reason))]) });
   }
+  // A text the server could split differently after a function changed standard_conforming_strings or
+  // client_encoding is analysed as nobody can vouch for: refused, whatever the rules say.
+  const ambiguous = escapeAmbiguity(bytes);
+  if (ambiguous) return Object.freeze({ statements: Object.freeze([Object.freeze(unclassifiedStatement(sql.trim(), ambiguous))]) });
   // Offsets from the parser are in bytes of UTF-8; slice the bytes, not the JS string.
   const statements: AnalyzedStatement[] = [];
   for (const raw of parsed.stmts ?? []) {

@@ -23,4 +23,4 @@ export { isObject, unwrap, bodyOf, list, str, nameParts, constantText } from './
 export type { ParseObject } from './parse-node.js';
 export { classifyFunction, mayTakeProtectedArg, operandMayBeProtected, pgFunctionFacts, allPgFunctions, SUPPORTED_PG_VERSIONS } from './pg-functions/index.js';
 export type { FunctionClass, PgFunctionFacts, ResultSource } from './pg-functions/index.js';
-export { readsOnlyCatalogs } from './catalog-reads.js';
+export { readsOnlyCatalogs, STATISTICS_RELATIONS } from './catalog-reads.js';

@@ -198,3 +198,55 @@ export function skipSpaceAndComments(sql: Buffer, start: number): number {
     else return i;
   }
 }
+
+/**
+ * Why this text could be split into tokens differently by a server whose session changed one of the two settings
+ * the analyzer reads SQL with, or undefined when it reads the same either way. A function or trigger can call
+ * set_config() on them in the middle of a session (and a client can pipeline its next statement before the
+ * gateway sees the change), so the text itself must not depend on them:
+ * - standard_conforming_strings off: in '...' a backslash escapes the next character, so an odd run of
+ *   backslashes right before a quote ('\' or 'a\''b') moves where the literal ends;
+ * - a client_encoding whose multi-byte characters take 0x5C as a second byte (SJIS, BIG5, GBK, GB18030, JOHAB):
+ *   a byte of 0x80 or more right before a backslash inside a literal could swallow it.
+ * Comments, names, dollar quotes and the text outside literals have no backslash escapes, and no such encoding
+ * takes a quote, newline, `*`, `/` or `$` as a second byte.
+ */
+export function escapeAmbiguity(sql: Buffer): string | undefined {
+  if (sql.indexOf(BACKSLASH) < 0) return undefined;
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (isCommentStart(sql, i)) {
+      i = skipComment(sql, i);
+    } else if (c === QUOTE) {
+      // E'' (backslash escapes in every session) or a standard string; U&'' and B/X/N'' share the quote rules.
+      const e = i > 0 && (sql[i - 1] === 0x45 || sql[i - 1] === 0x65) && !isIdentChar(sql[i - 2]);
+      const end = stringEnd(sql, i, e);
+      const why = literalAmbiguity(sql, i + 1, end, !e);
+      if (why) return why;
+      i = end;
+    } else if (c === DOUBLE_QUOTE) {
+      i = quotedEnd(sql, i, DOUBLE_QUOTE);
+    } else if (c === DOLLAR && (i === 0 || !isIdentChar(sql[i - 1]))) {
+      i = dollarEnd(sql, i) ?? i + 1;
+    } else if (isIdentStart(c)) {
+      i = identEnd(sql, i);
+    } else i++;
+  }
+  return undefined;
+}
+
+function literalAmbiguity(sql: Buffer, start: number, end: number, standard: boolean): string | undefined {
+  let run = 0;
+  for (let i = start; i < end; i++) {
+    const c = sql[i]!;
+    if (c === BACKSLASH) {
+      if (i > start && sql[i - 1]! >= 0x80) return 'a backslash right after a non-ASCII character inside a string literal could be read differently in another client_encoding';
+      run++;
+      continue;
+    }
+    if (c === QUOTE && standard && run % 2 === 1) return "a backslash right before a quote in a '...' string would escape it if standard_conforming_strings were off; write E'...' or double the backslash";
+    run = 0;
+  }
+  return undefined;
+}

@@ -41,10 +41,13 @@ const KIND_BY_NODE: ReadonlyMap<string, StatementKind> = new Map<string, Stateme
 // LOCK TABLE ... IN ACCESS SHARE MODE (pg_dump's) conflicts only with ACCESS EXCLUSIVE: it keeps the table's
 // definition still while it is read, and blocks nobody's reads or writes. Stronger modes stay 'utility'.
 const ACCESS_SHARE_LOCK = 1;
+const TWO_PHASE: ReadonlySet<string> = new Set(['TRANS_STMT_PREPARE', 'TRANS_STMT_COMMIT_PREPARED', 'TRANS_STMT_ROLLBACK_PREPARED']);
 
 export function kindOfNode(type: string, body: Record<string, unknown>): StatementKind {
   if (type === 'SelectStmt' && body.intoClause) return 'select-into';
   if (type === 'LockStmt' && body.mode === ACCESS_SHARE_LOCK) return 'lock';
+  // Two-phase commit is no housekeeping: a prepared transaction keeps its locks after the session ends.
+  if (type === 'TransactionStmt' && TWO_PHASE.has(String(body.kind))) return 'utility';
   if (type === 'CopyStmt') return body.is_from ? 'copy-in' : 'copy-out';
   return KIND_BY_NODE.get(type) ?? 'unknown';
 }

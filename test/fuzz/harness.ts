@@ -4,6 +4,7 @@
 import { appendFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import { startWatchdog } from './watchdog.js';
 
 /** Counts what a target fed to the code under test, so the report can say "N frontend messages". */
 export interface FuzzCounter {
@@ -47,7 +48,8 @@ export function selected(name: string): boolean {
 
 /**
  * Runs one property. FUZZ_RUNS overrides the CI run count, FUZZ_SECONDS caps each target's time (the runs done
- * by then count as passed), FUZZ_SEED replays a reported failure (with FUZZ_PATH for its shrunk case).
+ * by then count as passed), FUZZ_SEED replays a reported failure (with FUZZ_PATH for its shrunk case),
+ * FUZZ_HANG_SECONDS (default 30) is how long one run may take before it counts as a hang.
  */
 export function checkTarget<Ts>(target: FuzzTarget, counter: FuzzCounter, property: fc.IProperty<Ts>): void {
   const runs = envInt('FUZZ_RUNS') ?? target.ciRuns;
@@ -58,8 +60,18 @@ export function checkTarget<Ts>(target: FuzzTarget, counter: FuzzCounter, proper
   if (path) params.path = path;
   if (seconds !== undefined && seconds > 0) params.interruptAfterTimeLimit = seconds * 1000;
   counter.messages = 0;
+  const report = process.env.FUZZ_REPORT;
+  // A run that makes no progress for this long is a hang: reported with its replay seed, and the worker killed.
+  const watchdog = startWatchdog(target.name, seed, envInt('FUZZ_HANG_SECONDS', 1) ?? 30, report);
   const started = performance.now();
-  const details = fc.check(property, params);
+  const details = fc.check(
+    property.beforeEach((previous) => {
+      previous();
+      watchdog.beat();
+    }),
+    params,
+  );
+  void watchdog.stop();
   const line: FuzzReportLine = {
     target: target.name,
     runs: details.numRuns,
@@ -70,7 +82,6 @@ export function checkTarget<Ts>(target: FuzzTarget, counter: FuzzCounter, proper
     seed: details.seed,
     maxRssKiB: process.resourceUsage().maxRSS,
   };
-  const report = process.env.FUZZ_REPORT;
   if (report) appendFileSync(report, JSON.stringify(line) + '\n');
   // defaultReportMessage names the seed and path: `FUZZ_SEED=<seed> FUZZ_PATH=<path>` replays the shrunk case.
   if (details.failed) {

@@ -34,7 +34,7 @@ const valueArb = fc.string({ maxLength: 40, unit: 'grapheme' }).filter((s) => !s
 
 const startupArb: fc.Arbitrary<Case> = fc
   .record({ minor: fc.oneof(fc.constantFrom(0, 2), fc.nat({ max: 0xffff })), params: fc.array(fc.tuple(nameArb, valueArb), { maxLength: 8 }) })
-  .map(({ minor, params }) => {
+  .map(({ minor, params }): Case => {
     const body = Buffer.concat([...params.flatMap(([n, v]) => [Buffer.from(n + '\0'), Buffer.from(v + '\0')]), Buffer.from([0])]);
     const expectedParams: Record<string, string> = {};
     const options: string[] = [];
@@ -49,7 +49,7 @@ const startupArb: fc.Arbitrary<Case> = fc
 
 const cancelArb: fc.Arbitrary<Case> = fc
   .record({ pid: fc.integer(), key: fc.oneof(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 4, maxLength: 256 })) })
-  .map(({ pid, key }) => {
+  .map(({ pid, key }): Case => {
     const body = Buffer.alloc(4 + key.length);
     body.writeInt32BE(pid, 0);
     body.set(key, 4);

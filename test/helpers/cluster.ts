@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { inject } from 'vitest';
 import { startDevCluster, type Config, type DevCluster } from '../../src/server/index.js';
+import type { ProxyInfo } from '../../src/client/index.js';
 import { runCollecting } from './spawn.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
@@ -117,18 +118,8 @@ export async function loginAgent(tc: TestCluster, home: string, clientId = 'demo
   if (r.code !== 0) throw new Error(`login failed (${r.code}): ${r.stderr}`);
 }
 
-export interface ProxyReady {
-  host: string;
-  port: number;
-  socket?: string;
-  /** the proxy's own secret: every local client gives it as its password (url carries it too) */
-  password: string;
-  url: string;
-  db: string;
-  dbUser: string;
-  task: { id: string; reason: string };
-  expiresAt: string;
-}
+/** The ready line of `agentdb proxy --format json`: the running proxy's fields, less the database name. */
+export type ProxyReady = Omit<ProxyInfo, 'dbName'>;
 
 /** Starts `agentdb proxy --format json` and waits for its ready line. */
 export async function startProxyCli(home: string, args: string[]): Promise<{ proc: CliProcess; ready: ProxyReady }> {

@@ -5,8 +5,8 @@
 // could mean several things, it means all of them, so a doubt can only add masking.
 import type { MaskingPolicy } from '../policy.js';
 import { figureName } from './output-name.js';
-import { classifyFunction, mayTakeProtectedArg, operandMayBeProtected } from '../../policy/index.js';
-import { isTextualCast, STATISTICS_RELATIONS } from './functions.js';
+import { classifyFunction, mayTakeProtectedArg, operandMayBeProtected, STATISTICS_RELATIONS } from '../../policy/index.js';
+import { isTextualCast } from './functions.js';
 import { bodyOf, isObject, list, nameParts, str, unwrap, type ParseObject } from './parse-tree.js';
 import { qualifyRelation } from './relation-name.js';
 import {

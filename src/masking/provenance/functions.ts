@@ -13,11 +13,3 @@ export function isTextualCast(typeNames: readonly string[], isArray: boolean): b
   return TEXTUAL_TYPES.has(name);
 }
 
-/** Catalogs that hold samples of column values (most common values, histograms): they read masked data back. */
-export const STATISTICS_RELATIONS: ReadonlySet<string> = new Set([
-  'pg_catalog.pg_stats',
-  'pg_catalog.pg_statistic',
-  'pg_catalog.pg_stats_ext',
-  'pg_catalog.pg_stats_ext_exprs',
-  'pg_catalog.pg_statistic_ext_data',
-]);

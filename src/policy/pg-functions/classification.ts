@@ -44,14 +44,16 @@ const TOTAL: Readonly<Record<string, '*' | readonly number[]>> = {
   // a negative or huge position/length raises: those arguments must be clean
   substr: [1], substring: [1], split_part: [1, 2], overlay: [1, 2], lpad: [1, 3], rpad: [1, 3],
   // a pattern or flags that do not compile raise: only the subject (and the replacement) may be masked
-  regexp_replace: [1, 3], regexp_match: [1], regexp_like: [1], regexp_count: [1], regexp_substr: [1], regexp_instr: [1],
-  regexp_split_to_array: [1], string_to_array: '*', array_to_string: '*', encode: [1], normalize: [1], is_normalized: [1],
+  // (string_to_array and regexp_split_to_array are not here: an array whose shape follows the value, empty or
+  // not, long or short, makes array concatenation and construction fail or not on it.)
+  regexp_replace: [1], regexp_match: [1], regexp_like: [1], regexp_count: [1], regexp_substr: [1], regexp_instr: [1],
+  array_to_string: '*', encode: [1], normalize: [1], is_normalized: [1],
   // JSON construction and navigation
   to_json: '*', to_jsonb: '*', row_to_json: '*', array_to_json: '*', json_build_object: '*', jsonb_build_object: '*',
   json_build_array: '*', jsonb_build_array: '*', json_strip_nulls: '*', jsonb_strip_nulls: '*', jsonb_pretty: '*',
   json_typeof: '*', jsonb_typeof: '*', json_extract_path: '*', jsonb_extract_path: '*', json_extract_path_text: '*',
   jsonb_extract_path_text: '*', jsonb_concat: '*', jsonb_contains: '*', jsonb_exists: '*',
-  jsonb_set: [1, 3], jsonb_set_lax: [1, 3], jsonb_insert: [1, 3],
+  // (jsonb_set, jsonb_set_lax, jsonb_insert raise on a scalar target or a path into an array that is no integer.)
   // aggregates and window functions that only collect or compare
   count: '*', min: '*', max: '*', any_value: '*', every: '*', bool_and: '*', bool_or: '*', string_agg: '*',
   array_agg: '*', json_agg: '*', jsonb_agg: '*', json_agg_strict: '*', jsonb_agg_strict: '*',
@@ -59,7 +61,7 @@ const TOTAL: Readonly<Record<string, '*' | readonly number[]>> = {
   row_number: '*', rank: '*', dense_rank: '*', percent_rank: '*', cume_dist: '*', first_value: '*', last_value: '*',
   lag: [1, 3], lead: [1, 3], nth_value: [1],
   // arrays and other values, read without failing
-  array_length: '*', cardinality: '*', array_position: '*', array_positions: '*', num_nulls: '*', num_nonnulls: '*',
+  array_length: '*', cardinality: '*', array_position: '*', num_nulls: '*', num_nonnulls: '*',
   pg_typeof: '*', pg_column_size: '*', date_trunc: [2], date_part: [2], extract: [2],
 };
 
