@@ -492,9 +492,9 @@ export class GatewaySession {
    * PREPAREd catalog query pg_dump runs is allowed without a rule for kind `execute`). A rule that names kind
    * `execute` can still make it stricter.
    */
-  private decideByName(stmt: AnalyzedStatement, d: StatementDecision): StatementDecision {
+  private decideByName(stmt: AnalyzedStatement, d: StatementDecision, earlier?: ReadonlyMap<string, PreparedStatement>): StatementDecision {
     if (stmt.kind !== 'execute' || stmt.preparedName === undefined) return d;
-    const named = this.pendingPrepares.get(stmt.preparedName) ?? this.statements.get(stmt.preparedName);
+    const named = earlier?.get(stmt.preparedName) ?? this.pendingPrepares.get(stmt.preparedName) ?? this.statements.get(stmt.preparedName);
     // A name the gateway does not know (never prepared through it, or its PREPARE's fate unknown) would run
     // something undecided: refused, as a protocol Bind of it is.
     if (!named) return { decision: 'deny', rule: 'protocol', message: `prepared statement "${stmt.preparedName}" was not prepared in this session through the gateway` };
@@ -515,8 +515,11 @@ export class GatewaySession {
     if (budget) verdict = { decision: 'deny', rule: budget.rule, message: budget.message };
     else if (refused) verdict = refused;
     else {
+      // A PREPARE earlier in the same string names what a later EXECUTE in it runs.
+      const earlier = new Map<string, PreparedStatement>();
       for (const s of stmts) {
-        let d = this.decideByName(s, this.deps.decide(this.ctx, s));
+        let d = this.decideByName(s, this.deps.decide(this.ctx, s), earlier);
+        if (s.wrapper === 'prepare' && s.preparedName !== undefined) earlier.set(s.preparedName, { sql: s.sql, analysis: s, columnsRef: {} });
         if (d.decision !== 'deny') {
           const masked = this.deps.masking?.refusal(s);
           if (masked) d = { decision: 'deny', ...masked };

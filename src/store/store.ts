@@ -5,7 +5,7 @@ import type {
 /**
  * Persistence for the control plane and the gateway. Async so that a PostgreSQL implementation
  * (several gateways sharing state) fits the same interface; the embedded sqlite one resolves at once.
- * Every implementation passes the shared suite in test/unit/store-contract.ts.
+ * Every implementation passes the shared suite in test/helpers/store-contract.ts.
  */
 export interface Store {
   /** One transaction; records keep their insertion order (chain order). */

@@ -3,7 +3,7 @@
 // catalog queries and COPYs against the newer server, which is what the client matrix needs to see through the
 // gateway. Only the ParameterStatus of server_version during startup is changed; every other byte, both ways, is
 // relayed as it came. Where a pg_dump of the server's version is installed the matrix uses that instead.
-import net from 'node:net';
+import { startLoopbackRelay } from '../helpers/byte-tee.js';
 
 const PARAMETER_STATUS = 0x53; // 'S'
 const READY_FOR_QUERY = 0x5a; // 'Z'
@@ -50,31 +50,6 @@ function startupRewriter(version: string): (chunk: Buffer) => Buffer {
 
 /** Starts a relay on 127.0.0.1 (a free port) to `target`, reporting `version` as the server's version. */
 export async function startServerVersionRelay(target: { host: string; port: number }, version: string): Promise<Relay> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target.port, target.host);
-    sockets.add(client).add(upstream);
-    const rewrite = startupRewriter(version);
-    upstream.on('data', (chunk: Buffer) => client.write(rewrite(chunk)));
-    client.on('data', (chunk: Buffer) => upstream.write(chunk));
-    const shut = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('close', shut).on('error', shut);
-    upstream.on('close', () => client.end()).on('error', shut);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close() {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const relay = await startLoopbackRelay(target, () => startupRewriter(version));
+  return { port: relay.address.port, close: () => relay.close() };
 }

@@ -29,7 +29,8 @@ export interface Watchdog {
 export function startWatchdog(target: string, seed: number, limitSeconds: number, report: string | undefined): Watchdog {
   const shared = new SharedArrayBuffer(8);
   const beat = new Int32Array(shared);
-  const worker = new Worker(WATCHER, { eval: true, workerData: { shared, target, seed, limit: limitSeconds, report } });
+  // execArgv: [] so that flags of the parent (--input-type=module) do not turn the CommonJS watcher into ESM.
+  const worker = new Worker(WATCHER, { eval: true, execArgv: [], workerData: { shared, target, seed, limit: limitSeconds, report } });
   worker.unref();
   return {
     beat() {

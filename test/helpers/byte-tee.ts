@@ -23,22 +23,24 @@ export interface ByteTee {
   close(): Promise<void>;
 }
 
-/** Starts a tee on 127.0.0.1 (a free port) relaying to `target`. */
-export async function startByteTee(target: Address): Promise<ByteTee> {
-  const chunks: Buffer[] = [];
-  let total = 0;
+/** A loopback TCP relay to `target`: client bytes go up untouched, server bytes go down through `down`. */
+export interface LoopbackRelay {
+  readonly address: Address;
+  /** number of client connections accepted so far */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+/** Starts a relay on 127.0.0.1 (a free port); `down` gets each server chunk and returns what the client gets. */
+export async function startLoopbackRelay(target: Address, down: () => (chunk: Buffer) => Buffer): Promise<LoopbackRelay> {
   let connections = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     connections++;
     const upstream = net.connect(target.port, target.host);
     sockets.add(client).add(upstream);
-    upstream.on('data', (chunk: Buffer) => {
-      // Kept before it is relayed: when the client has seen a byte, the tee has it too.
-      chunks.push(Buffer.from(chunk));
-      total += chunk.length;
-      client.write(chunk);
-    });
+    const pass = down();
+    upstream.on('data', (chunk: Buffer) => client.write(pass(chunk)));
     client.on('data', (chunk: Buffer) => upstream.write(chunk));
     const shut = () => {
       client.destroy();
@@ -53,9 +55,30 @@ export async function startByteTee(target: Address): Promise<ByteTee> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  const port = (server.address() as net.AddressInfo).port;
   return {
-    address: { host: '127.0.0.1', port },
+    address: { host: '127.0.0.1', port: (server.address() as net.AddressInfo).port },
+    get connections() {
+      return connections;
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Starts a tee on 127.0.0.1 (a free port) relaying to `target`. */
+export async function startByteTee(target: Address): Promise<ByteTee> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  // Kept before it is relayed: when the client has seen a byte, the tee has it too.
+  const relay = await startLoopbackRelay(target, () => (chunk) => {
+    chunks.push(Buffer.from(chunk));
+    total += chunk.length;
+    return chunk;
+  });
+  return {
+    address: relay.address,
     mark: () => total,
     since(mark: number) {
       // Walk back from the newest chunk: a query's bytes are at the end.
@@ -66,11 +89,8 @@ export async function startByteTee(target: Address): Promise<ByteTee> {
     },
     all: () => Buffer.concat(chunks),
     get connections() {
-      return connections;
+      return relay.connections;
     },
-    close() {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => relay.close(),
   };
 }

@@ -1,5 +1,5 @@
 // The Store on PostgreSQL, for several gateways sharing one control-plane state. Same semantics and
-// error codes as the sqlite store (both pass test/unit/store-contract.ts); every table lives in one schema.
+// error codes as the sqlite store (both pass test/helpers/store-contract.ts); every table lives in one schema.
 import pg from 'pg';
 import { normalizeAuditQuery, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT } from '../audit-query.js';
 import { StoreError } from '../errors.js';
