@@ -17,9 +17,11 @@ _agentdb() {
     "exec") words="--db --db-user --db-name --task --ttl --port --socket" ;;
     "mcp") words="--db --db-user --db-name --task --ttl" ;;
     "play") words="--format --speed" ;;
-    "audit") words="search verify" ;;
+    "audit") words="search verify export public-key" ;;
     "audit search") words="--user --db --task --sid --type --since --until --query --limit --format" ;;
-    "audit verify") words="" ;;
+    "audit verify") words="--file --public-key" ;;
+    "audit export") words="--since --format" ;;
+    "audit public-key") words="" ;;
     "request") words="create ls approve deny" ;;
     "request create") words="--role --reason --no-wait --timeout --format" ;;
     "request ls") words="--state --watch --format" ;;

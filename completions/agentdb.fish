@@ -55,6 +55,8 @@ complete -c agentdb -n '__fish_seen_subcommand_from play' -l format
 complete -c agentdb -n '__fish_seen_subcommand_from play' -l speed
 complete -c agentdb -n '__fish_seen_subcommand_from audit' -a search
 complete -c agentdb -n '__fish_seen_subcommand_from audit' -a verify
+complete -c agentdb -n '__fish_seen_subcommand_from audit' -a export
+complete -c agentdb -n '__fish_seen_subcommand_from audit' -a public-key
 complete -c agentdb -n '__fish_seen_subcommand_from search' -l user
 complete -c agentdb -n '__fish_seen_subcommand_from search' -l db
 complete -c agentdb -n '__fish_seen_subcommand_from search' -l task
@@ -65,6 +67,10 @@ complete -c agentdb -n '__fish_seen_subcommand_from search' -l until
 complete -c agentdb -n '__fish_seen_subcommand_from search' -l query
 complete -c agentdb -n '__fish_seen_subcommand_from search' -l limit
 complete -c agentdb -n '__fish_seen_subcommand_from search' -l format
+complete -c agentdb -n '__fish_seen_subcommand_from verify' -l file
+complete -c agentdb -n '__fish_seen_subcommand_from verify' -l public-key
+complete -c agentdb -n '__fish_seen_subcommand_from export' -l since
+complete -c agentdb -n '__fish_seen_subcommand_from export' -l format
 complete -c agentdb -n '__fish_seen_subcommand_from request' -a create
 complete -c agentdb -n '__fish_seen_subcommand_from request' -a ls
 complete -c agentdb -n '__fish_seen_subcommand_from request' -a approve

@@ -5,7 +5,10 @@ export { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventInput, type AuditEve
 export { canonicalJson } from './canonical-json.js';
 export { eventHash, GENESIS_HASH } from './chain.js';
 export { AUDIT_CODES, auditCode } from './codes.js';
-export { AuditLog } from './audit-log.js';
+export { AuditLog, CHECKPOINT_KV_KEY, DEFAULT_CHECKPOINT_EVERY, type CheckpointStatus, type ExportItem } from './audit-log.js';
+export { loadOrCreateCheckpointKey, checkpointKeyId, CHECKPOINT_KEY_FILE, type Checkpoint, type CheckpointSigner } from './checkpoint.js';
+export { exportLine, EXPORT_FORMATS, type ExportFormat } from './export.js';
+export { verifyExport, type ExportVerifyResult } from './verify-export.js';
 export type { DurableCallback } from './group-commit.js';
 export type { VerifyResult } from './verify.js';
 export type { AuditQuery } from '../store/index.js';

@@ -8,6 +8,8 @@ export interface VerifyResult {
   /** events that verified: all of them when ok, those before the break otherwise */
   count: number;
   broken?: { index: number; id: string; reason: string };
+  /** the index of the event whose hash is the `find` asked for, when the chain holds it */
+  found?: number;
 }
 
 const SEARCH_COLUMNS = ['id', 'time', 'type', 'code', 'sid', 'identityName', 'dbService', 'taskId', 'taskReason', 'sql', 'prevHash', 'hash'] as const;
@@ -39,14 +41,16 @@ function fault(record: AuditRecord, prev: string): string | undefined {
 }
 
 /** Walks the chain in order and stops at the first event that breaks it. */
-export async function verifyChain(records: AsyncIterable<AuditRecord>): Promise<VerifyResult> {
-  let prev = GENESIS_HASH;
+export async function verifyChain(records: AsyncIterable<AuditRecord>, find?: string, from = GENESIS_HASH): Promise<VerifyResult> {
+  let prev = from;
   let index = 0;
+  let found: number | undefined;
   for await (const record of records) {
     const reason = fault(record, prev);
-    if (reason !== undefined) return { ok: false, count: index, broken: { index, id: record.id, reason } };
+    if (reason !== undefined) return { ok: false, count: index, broken: { index, id: record.id, reason }, ...(found !== undefined ? { found } : {}) };
+    if (record.hash === find) found = index;
     prev = record.hash;
     index++;
   }
-  return { ok: true, count: index };
+  return { ok: true, count: index, ...(found !== undefined ? { found } : {}) };
 }

@@ -78,16 +78,25 @@ export class ApiClient {
     } catch {
       throw new ClientError('AGENTDB_ERR_BAD_RESPONSE', `the control plane at ${this.server} answered ${res.statusCode} with something that is not JSON`);
     }
-    if (res.statusCode >= 400 && !opts.okStatuses?.includes(res.statusCode)) {
-      const err = (data as { error?: { code?: string; message?: string } }).error;
-      const exit = res.statusCode === 401 ? 3 : res.statusCode === 403 ? 4 : 1;
-      throw new ClientError(err?.code ?? 'AGENTDB_ERR_API', err?.message ?? `the control plane answered ${res.statusCode}`, exit);
-    }
+    if (res.statusCode >= 400 && !opts.okStatuses?.includes(res.statusCode)) throw apiFailure(res.statusCode, data);
     return { status: res.statusCode, data: data as T };
   }
 
   async get<T>(path: string): Promise<T> {
     return (await this.call<T>('GET', path)).data;
+  }
+
+  /** A GET whose answer is streamed (audit export) rather than read whole as JSON; errors as `call`'s. */
+  async stream(path: string): Promise<AsyncIterable<Buffer>> {
+    const { dispatcher, request } = await this.connect();
+    let res;
+    try {
+      res = await request(new URL(path, this.server), { method: 'GET', dispatcher, headers: this.token ? { authorization: `Bearer ${this.token}` } : {}, headersTimeout: 60_000 });
+    } catch (err) {
+      throw new ClientError('AGENTDB_ERR_UNREACHABLE', `cannot reach the agentdb control plane at ${this.server}: ${(err as Error).message}`);
+    }
+    if (res.statusCode >= 400) throw apiFailure(res.statusCode, await res.body.json().catch(() => ({})));
+    return res.body;
   }
 
   async post<T>(path: string, body: unknown = {}): Promise<T> {
@@ -97,4 +106,11 @@ export class ApiClient {
   async close(): Promise<void> {
     if (this.http) await (await this.http).dispatcher.close();
   }
+}
+
+/** The API's error answer as the CLI reports it: its code and message, exit 3 for 401 and 4 for 403. */
+function apiFailure(status: number, data: unknown): ClientError {
+  const err = (data as { error?: { code?: string; message?: string } }).error;
+  const exit = status === 401 ? 3 : status === 403 ? 4 : 1;
+  return new ClientError(err?.code ?? 'AGENTDB_ERR_API', err?.message ?? `the control plane answered ${status}`, exit);
 }

@@ -58,7 +58,10 @@ export function transformText(op: ValueOp, text: string, policy: MaskingPolicy):
     }
     case OP_SCAN: {
       const scanned = policy.scanner ? policy.scanner.scan(text) : text;
-      return scanned === text ? undefined : scanned;
+      if (scanned === text) return undefined;
+      // The detectors read JSON as text: a match that starts inside an escape ("\tx@y.io") leaves JSON no client
+      // can parse. Such a value is redacted whole, still as JSON.
+      return op.json && !parsesAsJson(scanned) ? JSON.stringify(REDACTED) : scanned;
     }
     default:
       return undefined;
@@ -77,4 +80,13 @@ function jsonStringValue(text: string): string {
     }
   }
   return text;
+}
+
+function parsesAsJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -109,7 +109,10 @@ function digitsOf(sql: Buffer, start: number, digit: (c: number | undefined) => 
 export function scanNumber(sql: Buffer, start: number): { end: number; integer: boolean } {
   const x = (sql[start + 1] ?? 0) | 0x20;
   if (sql[start] === 0x30 && (x === 0x78 || x === 0x6f || x === 0x62) /* 0x 0o 0b */) {
-    const end = digitsOf(sql, start + 2, x === 0x78 ? isHex : x === 0x6f ? isOctal : isBinary);
+    const digit = x === 0x78 ? isHex : x === 0x6f ? isOctal : isBinary;
+    // PostgreSQL 16 also takes one underscore right after the prefix: 0x_ff.
+    const first = sql[start + 2] === 0x5f && digit(sql[start + 3]) ? start + 3 : start + 2;
+    const end = digitsOf(sql, first, digit);
     // `0x` with no digits: the number is the 0 (and a name follows it).
     return { end: end === start + 2 ? start + 1 : end, integer: true };
   }

@@ -17,6 +17,7 @@ import { DeviceLogins } from './device-logins.js';
 import { admitConnections } from './http-admission.js';
 import { localDeniedBody, recordLocalDenial } from './local-denied.js';
 import { registerMaskingPlan } from './masking-plan.js';
+import { registerAuditExport } from './audit-export.js';
 
 export interface ApiDeps {
   cluster: string;
@@ -272,6 +273,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
   // Any logged-in proxy may report against its own identity: the event is written as the caller.
   app.post('/v1/audit/local-denied', async (req) => recordLocalDenial(deps.audit, await authed(req), parse(localDeniedBody, req.body)));
   registerMaskingPlan(app, { authed, audit: deps.audit, roles: deps.roles });
+  registerAuditExport(app, { auditor: async (req) => mayAudit(await authed(req)), parse, audit: deps.audit });
 
   app.get('/v1/sessions/:sid/recording', async (req) => {
     mayAudit(await authed(req));

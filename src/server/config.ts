@@ -183,6 +183,11 @@ export const configSchema = z
       .object({ postgres: z.object({ urlEnv: z.string().min(1), schema: z.string().optional() }).strict().optional() })
       .strict()
       .default({}),
+    /** the audit log signs a checkpoint of its chain head every this many events (and on shutdown) */
+    audit: z
+      .object({ checkpointEvery: z.number().int().min(1).max(1_000_000).default(1000) })
+      .strict()
+      .default({ checkpointEvery: 1000 }),
     roles: z.record(z.string(), roleSchema).default({}),
     databases: z.record(z.string(), databaseSchema).default({}),
     limits: limitsSchema,

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
 import { CertificateAuthority } from '../ca/index.js';
-import { AuditLog } from '../audit/index.js';
+import { AuditLog, loadOrCreateCheckpointKey } from '../audit/index.js';
 import { openPostgresStore, openSqliteStore, startSqliteWriter, type BulkWriter, type Store } from '../store/index.js';
 import { OidcLogin, WorkloadIssuers } from '../identity/index.js';
 import { Gateway, Provisioner, type GatewayDatabase } from '../gateway/index.js';
@@ -61,7 +61,13 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const log = pino({ level: opts.log ? 'info' : 'silent' }, pino.destination(2));
   const { store, writer } = await openStore(config, dataDir);
-  const audit = await AuditLog.open(store, { journal: path.join(dataDir, 'audit.journal'), sink: writer });
+  // The checkpoint key signs the chain head, so a cut tail shows (README "Audit tail and export").
+  const signer = await loadOrCreateCheckpointKey(dataDir);
+  const audit = await AuditLog.open(store, {
+    journal: path.join(dataDir, 'audit.journal'),
+    sink: writer,
+    checkpoint: { signer, every: config.audit.checkpointEvery, onError: (err) => log.error({ code: (err as { code?: string }).code, err: err.message }, 'audit checkpoint') },
+  });
   const userCa = await CertificateAuthority.loadOrCreate(dataDir, 'user', config.cluster);
   const hostCa = await CertificateAuthority.loadOrCreate(dataDir, 'host', config.cluster);
   const apiListen = splitHostPort(config.api.listen);

@@ -52,7 +52,19 @@ const messageArb = fc
 
 const streamArb = (minLength: number) => fc.array(messageArb, { minLength, maxLength: 400, size: 'max' });
 
-const maxArb = fc.oneof({ weight: 3, arbitrary: fc.constant(DEFAULT_MAX_MESSAGE_LENGTH) }, { weight: 1, arbitrary: fc.integer({ min: 4, max: 2048 }) });
+/** A maximum message length: the default, a random one, or one at a message's own length (-1, 0, +1): the edge. */
+const maxArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(DEFAULT_MAX_MESSAGE_LENGTH) },
+  { weight: 1, arbitrary: fc.integer({ min: 4, max: 2048 }) },
+  { weight: 2, arbitrary: fc.tuple(fc.nat(), fc.integer({ min: -1, max: 1 })).map(([pick, delta]) => ({ pick, delta })) },
+);
+type MaxChoice = number | { pick: number; delta: number };
+
+function maxFor(choice: MaxChoice, messages: Buffer[]): number {
+  if (typeof choice === 'number') return choice;
+  if (messages.length === 0) return DEFAULT_MAX_MESSAGE_LENGTH;
+  return Math.max(4, messages[choice.pick % messages.length]!.readInt32BE(1) + choice.delta);
+}
 
 /** Feeds the chunks; returns the messages seen, the bytes forwarded and the first error (later feeds must repeat it). */
 function frame(framer: MessageFramer, chunks: Buffer[], counter: FuzzCounter): { seen: Buffer[]; forwarded: Buffer; error: unknown; fedBeforeError: number } {
@@ -117,7 +129,7 @@ describe('fuzz: MessageFramer', () => {
       targets.valid!,
       counter,
       fc.property(streamArb(0), cutsArb(64 * 1024), maxArb, (messages, cuts, max) => {
-        checkAgainstReference(Buffer.concat(messages), cuts, max, counter);
+        checkAgainstReference(Buffer.concat(messages), cuts, maxFor(max, messages), counter);
       }),
     );
   });
@@ -127,7 +139,7 @@ describe('fuzz: MessageFramer', () => {
       targets.damaged!,
       counter,
       fc.property(streamArb(1), mutationsArb, cutsArb(64 * 1024), maxArb, (messages, mutations, cuts, max) => {
-        checkAgainstReference(mutate(Buffer.concat(messages), mutations), cuts, max, counter);
+        checkAgainstReference(mutate(Buffer.concat(messages), mutations), cuts, maxFor(max, messages), counter);
       }),
     );
   });
@@ -137,7 +149,7 @@ describe('fuzz: MessageFramer', () => {
       targets.random!,
       counter,
       fc.property(fc.uint8Array({ maxLength: 512 }), cutsArb(512), maxArb, (bytes, cuts, max) => {
-        checkAgainstReference(Buffer.from(bytes), cuts, max, counter);
+        checkAgainstReference(Buffer.from(bytes), cuts, maxFor(max, []), counter);
       }),
     );
   });

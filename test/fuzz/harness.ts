@@ -64,13 +64,8 @@ export function checkTarget<Ts>(target: FuzzTarget, counter: FuzzCounter, proper
   // A run that makes no progress for this long is a hang: reported with its replay seed, and the worker killed.
   const watchdog = startWatchdog(target.name, seed, envInt('FUZZ_HANG_SECONDS', 1) ?? 30, report);
   const started = performance.now();
-  const details = fc.check(
-    property.beforeEach((previous) => {
-      previous();
-      watchdog.beat();
-    }),
-    params,
-  );
+  params.plugins = [fc.beforeEach(() => watchdog.beat())];
+  const details = fc.check(property, params);
   void watchdog.stop();
   const line: FuzzReportLine = {
     target: target.name,

@@ -118,10 +118,8 @@ describe('fuzz: SQL lexer against libpg-query', () => {
   });
 
   // Found by the fuzzer: scan.l's hexinteger is 0[xX](_?{hexdigit})+, so PostgreSQL 16+ reads 0x_ff (and 0o_17,
-  // 0b_1) as one number; the lexer stops after the 0. Its callers (numeric templates, the audit's literal
-  // redaction) then see "0" and a name "x_ff". The fix is in src/policy/sql-lexer.ts scanNumber (an underscore may
-  // follow the prefix). When it is fixed this test starts failing: fold it into the property above.
-  test.fails('known divergence: an underscore right after 0x/0o/0b', () => {
+  // 0b_1) as one number; the lexer stopped after the 0 (fixed in scanNumber).
+  test('an underscore right after 0x/0o/0b', () => {
     for (const text of ['0x_ff', '0o_17', '0b_1']) {
       const [t] = scanSync(text).tokens;
       expect(numberEnd(Buffer.from(text), 0)).toBe(t!.end);

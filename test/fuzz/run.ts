@@ -76,4 +76,4 @@ console.log(
   `\n${lines.length - hangs} targets, ${runs} runs, ${frontend} frontend messages, ${failures} failed, ${hangs} hung, ` +
     `peak worker RSS ${(rss / 1024).toFixed(0)} MiB, ${((Date.now() - started) / 1000).toFixed(0)} s wall`,
 );
-process.exit(run.status ?? 1);
+process.exit(hangs > 0 || failures > 0 ? 1 : (run.status ?? 1));

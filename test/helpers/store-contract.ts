@@ -3,6 +3,9 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { StoreError, type AccessRequestRecord, type AuditRecord, type Store } from '../../src/store/index.js';
 import { rejected } from './expect-coded.js';
+import { AuditLog, CHECKPOINT_KV_KEY } from '../../src/audit/index.js';
+import { signerFromKey } from '../../src/audit/checkpoint.js';
+import { generateKeyPairSync } from 'node:crypto';
 
 const HEX0 = '0'.repeat(64);
 
@@ -267,6 +270,21 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await rejectsWithCode(s.putKv('k', cyclic), 'AGENTDB_ERR_STORE_BAD_RECORD');
         await rejectsWithCode(s.putKv('k', () => 1), 'AGENTDB_ERR_STORE_BAD_RECORD');
         await rejectsWithCode(s.putKv('', 1), 'AGENTDB_ERR_STORE_BAD_RECORD');
+      });
+      test('the audit log keeps its signed checkpoint here: it survives a reopen, and a copy of the chain cut short fails', async () => {
+        const s = await fresh();
+        const signer = signerFromKey(generateKeyPairSync('ed25519').privateKey);
+        const log = await AuditLog.open(s, { checkpoint: { signer, every: 3 } });
+        for (let i = 0; i < 7; i++) await log.write([{ type: 'lock.created', message: `lock ${i}` }]);
+        await log.close();
+        expect(await (await AuditLog.open(s, { checkpoint: { signer } })).verify()).toMatchObject({ ok: true, count: 7, checkpoint: { events: 7 } });
+        // The same checkpoint over a store that holds only the first five events: the tail was cut.
+        const cut = await fresh();
+        await cut.appendAudit((await collect(s.scanAudit())).slice(0, 5));
+        await cut.putKv(CHECKPOINT_KV_KEY, await s.getKv(CHECKPOINT_KV_KEY));
+        const r = await (await AuditLog.open(cut, { checkpoint: { signer } })).verify();
+        expect(r).toMatchObject({ ok: false, count: 5 });
+        expect(r.broken?.reason).toMatch(/the checkpoint signed at .* no longer holds: events after event #4 were cut/);
       });
     });
 

@@ -19,7 +19,7 @@ describe('shell completions', () => {
     const complete = (...words: string[]) =>
       execFileSync('bash', ['-c', `source "${path.join(dir, 'agentdb.bash')}"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _agentdb; echo "\${COMPREPLY[@]}"`]).toString().trim();
     expect(complete('agentdb', 'au')).toBe('audit');
-    expect(complete('agentdb', 'audit', '')).toBe('search verify');
+    expect(complete('agentdb', 'audit', '')).toBe('search verify export public-key');
     expect(complete('agentdb', 'proxy', '--db', 'customers', '--t')).toBe('--task --ttl');
   });
 });

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import type { SearchFlags } from './search.js';
+import type { VerifyFlags } from './verify.js';
+import type { ExportFlags } from './export.js';
 
 export function register(program: Command): void {
   const audit = program.command('audit').description('search and verify the audit log');
@@ -21,6 +23,20 @@ export function register(program: Command): void {
 
   audit
     .command('verify')
-    .description('check the audit log\'s hash chain: an edited, deleted or reordered event breaks it')
-    .action(async () => (await import('./verify.js')).verify());
+    .description('check the audit log\'s hash chain and signed checkpoint: an edited, deleted, reordered or cut event fails')
+    .option('--file <export>', 'check an export offline instead of the server\'s log')
+    .option('--public-key <file>', 'with --file: the signing key (PEM) to pin, from `agentdb audit public-key`')
+    .action(async (f: VerifyFlags) => (await import('./verify.js')).verify(f));
+
+  audit
+    .command('export')
+    .description('write the audit log with hashes and signed checkpoints to stdout, for a SIEM or audit verify --file')
+    .option('--since <when>', 'a duration ago (10m, 2h) or an ISO time')
+    .option('--format <format>', 'jsonl or ocsf', 'jsonl')
+    .action(async (f: ExportFlags) => (await import('./export.js')).exportAudit(f));
+
+  audit
+    .command('public-key')
+    .description('print the key that signs audit checkpoints (PEM), to pin with audit verify --public-key')
+    .action(async () => (await import('./public-key.js')).publicKey());
 }
