@@ -176,7 +176,7 @@ describe('filters on masked columns', () => {
     ['SELECT id FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.x = c.card)', 'WHERE'],
     ["UPDATE customers SET name = 'n' WHERE email = 'x'", 'WHERE'],
     ["DELETE FROM customers WHERE ssn LIKE '1%'", 'WHERE'],
-    ['SELECT count(*) FROM customers c, unnest(string_to_array(c.ssn, \'-\')) p', 'set-returning function unnest()'],
+    ['SELECT count(*) FROM customers c, unnest(ARRAY[c.ssn, c.email]) p', 'set-returning function unnest()'],
     ['SELECT id FROM customers NATURAL JOIN orders', 'NATURAL JOIN'],
     ["SELECT id FROM people WHERE x = 'y'", 'WHERE'],
   ])('%s', (sql, clause) => {
@@ -274,7 +274,9 @@ describe('prepared statements, cursors, COPY', () => {
   });
 
   test('COPY options come from the parse tree, both spellings', () => {
-    const a = flowOf("COPY customers (id, email) TO STDOUT CSV HEADER DELIMITER ';' NULL 'x' QUOTE '''' ESCAPE '\\'").copy;
+    // ESCAPE E'\\' rather than '\': a backslash before a quote in a '...' string is refused (it would read differently
+    // with standard_conforming_strings off).
+    const a = flowOf("COPY customers (id, email) TO STDOUT CSV HEADER DELIMITER ';' NULL 'x' QUOTE '''' ESCAPE E'\\\\'").copy;
     expect(a?.options).toEqual({ format: 'csv', delimiter: ';', null: 'x', quote: "'", escape: '\\', header: true });
     expect(a?.columns?.map((c) => c.name)).toEqual(['id', 'email']);
     expect(a?.columns?.[1]?.taint.origins).toEqual(['public.customers.email']);

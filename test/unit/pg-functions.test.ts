@@ -88,7 +88,7 @@ describe('classification', () => {
     expect(operandMayBeProtected(op("'a' ~ 'b'"), 'lexpr')).toBe(true);
     expect(operandMayBeProtected(op("'a' ~ 'b'"), 'rexpr')).toBe(false);
     expect(operandMayBeProtected(op("'a' LIKE 'b%'"), 'lexpr')).toBe(true);
-    expect(operandMayBeProtected(op("'a' LIKE 'b\\'"), 'lexpr')).toBe(false);
+    expect(operandMayBeProtected(op("'a' LIKE E'b\\\\'"), 'lexpr')).toBe(false);
     expect(operandMayBeProtected(op("to_jsonb(1) - 'k'"), 'lexpr')).toBe(true);
     expect(operandMayBeProtected(op("length('x') - 1"), 'lexpr')).toBe(false);
   });
