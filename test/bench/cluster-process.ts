@@ -40,6 +40,9 @@ function allowBenchTables(config: Config): void {
     role.masking = { ...m, columns: { ...(m.columns ?? {}), ...options.maskedColumns } };
   }
   if (role.budget) role.budget = { ...(role.budget.rows ? { rows: BUDGET_NEVER_REACHED } : {}), ...(role.budget.bytes ? { bytes: BUDGET_NEVER_REACHED } : {}) };
+  // The certificate workload measures the CA's own throughput, not the issuance rate limit (README "Limits").
+  const unlimited = { burst: 1_000_000_000, perMinute: 1_000_000_000 };
+  config.limits.rates.certs = { perAddress: unlimited, perIdentity: unlimited };
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
