@@ -1,7 +1,7 @@
-import { MAX_AUDIT_LIMIT, StoreError, type AuditQuery, type AuditRecord, type Store } from '../store/index.js';
+import { MAX_AUDIT_LIMIT, StoreError, StoreErrorCode, type AuditQuery, type AuditRecord, type BulkWriter, type Store } from '../store/index.js';
 import { buildEvent } from './build-event.js';
 import { GENESIS_HASH } from './chain.js';
-import { AuditError } from './errors.js';
+import { AuditError, AuditErrorCode } from './errors.js';
 import type { AuditEvent, AuditEventInput } from './event.js';
 import { GroupCommit, type DurableCallback } from './group-commit.js';
 import { parseStoredEvent } from './stored-event.js';
@@ -19,11 +19,14 @@ export interface AuditLogOptions {
    *  commit is a store transaction on the caller's path. */
   journal?: string;
   /** where journalled events are ingested (a writer off the caller's thread); default the store itself */
-  sink?: Pick<Store, 'appendAudit'>;
+  sink?: JournalSink;
   /** Signs the stored head every `every` events (default DEFAULT_CHECKPOINT_EVERY) and on close, so a cut
    *  tail shows (checkpoint.ts). A checkpoint that cannot be written loses no event: `onError` hears of it. */
   checkpoint?: { signer: CheckpointSigner; every?: number; onError?: (err: Error) => void };
 }
+
+/** Where journalled events go: a store, or a writer that can also read them from the journal file itself. */
+export type JournalSink = Pick<Store, 'appendAudit'> & Partial<Pick<BulkWriter, 'ingestJournal'>>;
 
 /** What verify found out about the newest signed checkpoint. */
 export interface CheckpointStatus {
@@ -53,9 +56,13 @@ export class AuditLog {
   readonly #journal: AuditJournal | undefined;
   /** journalled records the store does not hold yet */
   #unstored: AuditRecord[] = [];
+  /** where the first of #unstored begins in the journal (they run from here to its end)... */
+  #unstoredFrom = 0;
+  /** ...which is unknown for what a crash left in the journal: those go to the sink as records */
+  #rangeKnown: boolean;
   #ingestTimer: NodeJS.Timeout | undefined;
   #ingesting: Promise<void> | undefined;
-  readonly #sink: Pick<Store, 'appendAudit'>;
+  readonly #sink: JournalSink;
   readonly #checkpoint: AuditLogOptions['checkpoint'];
   /** events stored since the last checkpoint was signed */
   #sinceCheckpoint = 0;
@@ -75,6 +82,8 @@ export class AuditLog {
     this.#storedHead = head;
     this.#journal = journal;
     this.#unstored = unstored;
+    this.#rangeKnown = unstored.length === 0;
+    this.#unstoredFrom = journal?.size ?? 0;
     this.#commit = new GroupCommit<AuditRecord>(
       async (batch) => {
         try {
@@ -113,7 +122,7 @@ export class AuditLog {
     const rest = at >= 0 ? journalled.slice(at + 1) : journalled;
     if (rest.length > 0 && rest[0]!.prevHash !== stored) {
       journal.close();
-      throw new AuditError('AGENTDB_ERR_AUDIT_CORRUPT', `the audit journal ${opts.journal} does not continue the stored chain; keep both files and run agentdb audit verify`);
+      throw new AuditError(AuditErrorCode.CORRUPT, `the audit journal ${opts.journal} does not continue the stored chain; keep both files and run agentdb audit verify`);
     }
     const log = new AuditLog(store, rest.at(-1)?.hash ?? stored, journal, rest, opts);
     // Emptied now, so that a line a crash tore in half is not followed by new ones.
@@ -138,7 +147,7 @@ export class AuditLog {
     this.#lastInStore = newest;
     if (signed !== undefined && newest.hash !== signed.headHash && !(await this.#holds(signed))) {
       this.#cut = true;
-      this.#checkpoint.onError?.(new AuditError('AGENTDB_ERR_AUDIT_CUT', `the audit store no longer holds the head of the checkpoint signed at ${signed.time}: events were cut from its tail; run agentdb audit verify`));
+      this.#checkpoint.onError?.(new AuditError(AuditErrorCode.CUT, `the audit store no longer holds the head of the checkpoint signed at ${signed.time}: events were cut from its tail; run agentdb audit verify`));
       return this;
     }
     await this.#writeCheckpoint().catch(() => undefined);
@@ -176,7 +185,7 @@ export class AuditLog {
     this.#checkpointWrites = this.#checkpointWrites.catch(() => undefined).then(() =>
       this.#store.putKv(CHECKPOINT_KV_KEY, checkpoint).catch((err: unknown) => {
         if (this.#signedHead === head.hash) this.#signedHead = undefined;
-        const e = new AuditError('AGENTDB_ERR_AUDIT_CHECKPOINT_FAILED', `the audit checkpoint could not be stored: ${(err as Error).message}`, { cause: err });
+        const e = new AuditError(AuditErrorCode.CHECKPOINT_FAILED, `the audit checkpoint could not be stored: ${(err as Error).message}`, { cause: err });
         cp.onError?.(e);
         throw e;
       }),
@@ -188,6 +197,12 @@ export class AuditLog {
   get signingKey(): { keyId: string; publicKeyPem: string } | undefined {
     const s = this.#checkpoint?.signer;
     return s ? { keyId: s.keyId, publicKeyPem: s.publicKeyPem } : undefined;
+  }
+
+  /** Empties the journal; only when the store holds every record in it. */
+  #clearJournal(): void {
+    this.#journal?.clear();
+    this.#unstoredFrom = 0;
   }
 
   #scheduleIngest(): void {
@@ -205,22 +220,32 @@ export class AuditLog {
     clearTimeout(this.#ingestTimer);
     this.#ingestTimer = undefined;
     if (this.#unstored.length === 0) {
-      if (empty && this.#journal && this.#journal.size > 0 && this.#commit.idle) this.#journal.clear();
+      if (empty && this.#journal && this.#journal.size > 0 && this.#commit.idle) this.#clearJournal();
       return Promise.resolve();
     }
     const batch = this.#unstored;
     this.#unstored = [];
-    this.#ingesting = this.#sink.appendAudit(batch).then(
+    // Everything unstored is the journal's tail, appended in the same turns as it was queued here.
+    const from = this.#unstoredFrom;
+    const known = this.#rangeKnown;
+    const to = this.#journal?.size ?? 0;
+    this.#unstoredFrom = to;
+    this.#rangeKnown = true;
+    const journal = this.#journal;
+    const stored = known && journal && this.#sink.ingestJournal ? this.#sink.ingestJournal(journal.path, from, to) : this.#sink.appendAudit(batch);
+    this.#ingesting = stored.then(
       () => {
         this.#ingesting = undefined;
         this.#inStore(batch);
         if (this.#unstored.length > 0) this.#scheduleIngest();
-        else if (this.#journal && (empty || this.#journal.size > JOURNAL_KEEP_BYTES) && this.#commit.idle) this.#journal.clear();
+        else if (this.#journal && (empty || this.#journal.size > JOURNAL_KEEP_BYTES) && this.#commit.idle) this.#clearJournal();
       },
       (err: unknown) => {
         // The records stay journalled (durable); they are tried again later.
         this.#ingesting = undefined;
         this.#unstored = batch.concat(this.#unstored);
+        this.#unstoredFrom = from;
+        this.#rangeKnown = known;
         this.#scheduleIngest();
         throw writeFailed(err);
       },
@@ -237,10 +262,10 @@ export class AuditLog {
    */
   submit(events: AuditEventInput[], onDurable: DurableCallback): AuditEvent[] {
     if (!Array.isArray(events)) {
-      throw new AuditError('AGENTDB_ERR_AUDIT_BAD_EVENT', 'bad audit event: submit takes an array of events');
+      throw new AuditError(AuditErrorCode.BAD_EVENT, 'bad audit event: submit takes an array of events');
     }
     if (typeof onDurable !== 'function') {
-      throw new AuditError('AGENTDB_ERR_AUDIT_BAD_EVENT', 'bad audit event: submit needs an onDurable callback');
+      throw new AuditError(AuditErrorCode.BAD_EVENT, 'bad audit event: submit needs an onDurable callback');
     }
     const built: AuditEvent[] = [];
     const records: AuditRecord[] = [];
@@ -287,7 +312,7 @@ export class AuditLog {
     try {
       records = await this.#store.searchAudit(q);
     } catch (err) {
-      const what = err instanceof StoreError && err.code === 'AGENTDB_ERR_STORE_BAD_QUERY' ? 'AGENTDB_ERR_AUDIT_BAD_QUERY' : 'AGENTDB_ERR_AUDIT_READ_FAILED';
+      const what = err instanceof StoreError && err.code === StoreErrorCode.BAD_QUERY ? AuditErrorCode.BAD_QUERY : AuditErrorCode.READ_FAILED;
       throw new AuditError(what, (err as Error).message, { cause: err });
     }
     return records.map(parseStoredEvent);
@@ -305,7 +330,7 @@ export class AuditLog {
       checkpoint = (await this.#store.getKv(CHECKPOINT_KV_KEY)) as Checkpoint | undefined;
       result = await verifyChain(this.#store.scanAudit(), checkpoint?.headHash);
     } catch (err) {
-      throw new AuditError('AGENTDB_ERR_AUDIT_READ_FAILED', `cannot read the audit log to verify it: ${(err as Error).message}`, { cause: err });
+      throw new AuditError(AuditErrorCode.READ_FAILED, `cannot read the audit log to verify it: ${(err as Error).message}`, { cause: err });
     }
     const keyId = this.#checkpoint?.signer.keyId;
     if (checkpoint === undefined) {
@@ -343,7 +368,7 @@ export class AuditLog {
    */
   async *exportItems(since?: Date): AsyncGenerator<ExportItem> {
     const signer = this.#checkpoint?.signer;
-    if (!signer) throw new AuditError('AGENTDB_ERR_AUDIT_NO_KEY', 'this audit log has no signing key: an export could not be checked');
+    if (!signer) throw new AuditError(AuditErrorCode.NO_KEY, 'this audit log has no signing key: an export could not be checked');
     await this.flush();
     await this.#checkpointWrites.catch(() => undefined);
     const stored = (await this.#store.getKv(CHECKPOINT_KV_KEY)) as Checkpoint | undefined;
@@ -373,7 +398,7 @@ export type ExportItem = { kind: 'event'; json: string } | { kind: 'checkpoint';
 
 function writeFailed(err: unknown): AuditError {
   return new AuditError(
-    'AGENTDB_ERR_AUDIT_WRITE_FAILED',
+    AuditErrorCode.WRITE_FAILED,
     `the audit log could not be written (${err instanceof Error ? err.message : String(err)}); statements are refused until it can`,
     { cause: err },
   );

@@ -1,15 +1,15 @@
-import type { AuditRecord } from '../store/index.js';
+import { auditRecordOf, type AuditRecord } from '../store/index.js';
 import { sealEvent } from './chain.js';
 import { newEventId } from './event-id.js';
 import { auditCode, isAuditEventType } from './codes.js';
-import { AuditError } from './errors.js';
+import { AuditError, AuditErrorCode } from './errors.js';
 import type { AuditEvent, AuditEventInput } from './event.js';
 
 // Checks what a submitter hands in, so a malformed event fails at submit (one clear error) rather
 // than being chained and stored. Kept to typeof tests: this runs once per statement.
 
 function bad(message: string): AuditError {
-  return new AuditError('AGENTDB_ERR_AUDIT_BAD_EVENT', `bad audit event: ${message}`);
+  return new AuditError(AuditErrorCode.BAD_EVENT, `bad audit event: ${message}`);
 }
 
 type Check = (v: unknown, where: string) => void;
@@ -39,12 +39,14 @@ const arrayOf =
 const stringOrNull: Check = (v, where) => {
   if (v !== null && typeof v !== 'string') throw bad(`${where} must be a string or null`);
 };
-const object =
-  (fields: Record<string, Check>): Check =>
-  (v, where) => {
+const object = (fields: Record<string, Check>): Check => {
+  // Listed once, and each field's name built only for an error: this runs for every statement's event.
+  const entries = Object.entries(fields);
+  return (v, where) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`${where} must be an object`);
-    for (const [key, check] of Object.entries(fields)) check((v as Record<string, unknown>)[key], `${where}.${key}`);
+    for (const [key, check] of entries) check((v as Record<string, unknown>)[key], where + '.' + key);
   };
+};
 const plainObject: Check = (v, where) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`${where} must be an object`);
 };
@@ -86,14 +88,26 @@ function checkInput(input: AuditEventInput): void {
   if (typeof input !== 'object' || input === null) throw bad('an event must be an object');
   if (!isAuditEventType(input.type)) throw bad(`unknown type ${JSON.stringify(input.type) ?? 'undefined'}`);
   for (const key of Object.keys(input)) {
-    const check = INPUT_FIELDS[key];
+    const check = Object.hasOwn(INPUT_FIELDS, key) ? INPUT_FIELDS[key] : undefined;
     if (check === undefined) throw bad(`unknown field "${key}" (a ${input.type} event has no such field)`);
     check((input as unknown as Record<string, unknown>)[key], key);
   }
 }
 
-function eventTime(given: string | undefined): string {
-  if (given === undefined) return new Date().toISOString();
+// Events come many to a millisecond under load: the time's text is made once per millisecond.
+let lastMs = -1;
+let lastIso = '';
+
+function isoAt(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
+function eventTime(given: string | undefined, now: number): string {
+  if (given === undefined) return isoAt(now);
   const ms = Date.parse(given);
   if (Number.isNaN(ms)) throw bad(`time ${JSON.stringify(given)} is not an ISO 8601 time`);
   // One form (UTC, milliseconds) so stored times compare as text.
@@ -102,25 +116,17 @@ function eventTime(given: string | undefined): string {
 
 /** The columns a store indexes, taken from a sealed event. */
 export function toAuditRecord(event: AuditEvent, json: string): AuditRecord {
-  const r: AuditRecord = { id: event.id, time: event.time, type: event.type, code: event.code, prevHash: event.prevHash, hash: event.hash, json };
-  if (event.sid !== undefined) r.sid = event.sid;
-  if (event.identity !== undefined) r.identityName = event.identity.name;
-  if (event.db !== undefined) r.dbService = event.db.service;
-  if (event.task !== undefined) {
-    r.taskId = event.task.id;
-    r.taskReason = event.task.reason;
-  }
-  if (event.statement !== undefined) r.sql = event.statement.sql;
-  return r;
+  return auditRecordOf(event, json);
 }
 
 /** Checks an input and makes the chained event and its store record. */
 export function buildEvent(input: AuditEventInput, prevHash: string): { event: AuditEvent; record: AuditRecord } {
   checkInput(input);
+  const now = Date.now();
   const unsealed: Omit<AuditEvent, 'hash'> = {
     ...input,
-    id: newEventId(),
-    time: eventTime(input.time),
+    id: newEventId(now),
+    time: eventTime(input.time, now),
     code: input.code ?? auditCode(input.type, input),
     prevHash,
   };

@@ -1,10 +1,10 @@
-import { AuditError } from './errors.js';
+import { AuditError, AuditErrorCode } from './errors.js';
 
 // The hash chain is only as good as the byte form it hashes: one value must have exactly one text.
 // Hence sorted keys, no whitespace, and a refusal (not a silent drop) for what JSON cannot say.
 
 function notJson(message: string): AuditError {
-  return new AuditError('AGENTDB_ERR_AUDIT_NOT_JSON', `an audit event must be plain JSON: ${message}`);
+  return new AuditError(AuditErrorCode.NOT_JSON, `an audit event must be plain JSON: ${message}`);
 }
 
 /** Encodes one value; undefined means "leave this member out". */
@@ -97,6 +97,16 @@ export function canonicalMembers(obj: Record<string, unknown>, opts: MemberOptio
     opts.keysOut?.push(key);
   }
   return members;
+}
+
+/** One member's value as canonical text (undefined: leave the member out); `where` names it in errors. */
+export function canonicalValue(v: unknown, where: string): string | undefined {
+  // A session's frozen stamps are found here without setting up a walk.
+  if (typeof v === 'object' && v !== null && Object.isFrozen(v)) {
+    const known = frozenTexts.get(v);
+    if (known !== undefined) return known;
+  }
+  return encode(v, new Set(), where);
 }
 
 /** Deterministic JSON: sorted keys, no whitespace, undefined members dropped. */

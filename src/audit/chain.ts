@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { canonicalMembers } from './canonical-json.js';
+import { eventMembers, joinMembers } from './event-json.js';
 import type { AuditEvent } from './event.js';
 
 /** The prevHash of the first event. */
@@ -21,6 +22,14 @@ export function eventHash(prevHash: string, event: Omit<AuditEvent, 'hash'>): st
  * one encoding of its members: this runs once per statement on the gateway's path.
  */
 export function sealEvent(unsealed: Omit<AuditEvent, 'hash'>): { event: AuditEvent; json: string } {
+  const parts = eventMembers(unsealed);
+  if (parts !== undefined) {
+    const prev = unsealed.prevHash === undefined ? '' : `"prevHash":${JSON.stringify(unsealed.prevHash)}`;
+    const hash = sha256Hex(unsealed.prevHash, joinMembers(parts.head, parts.middle, prev, parts.tail));
+    const event = unsealed as AuditEvent;
+    event.hash = hash;
+    return { event, json: joinMembers(parts.head, `"hash":"${hash}"`, parts.middle, prev, parts.tail) };
+  }
   const keys: string[] = [];
   const members = canonicalMembers(unsealed as unknown as Record<string, unknown>, { skipKey: 'hash', keysOut: keys });
   const hash = sha256Hex(unsealed.prevHash, `{${members.join(',')}}`);

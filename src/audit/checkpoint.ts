@@ -1,11 +1,11 @@
 // Signed checkpoints of the chain head. The hash chain shows an edited, inserted or reordered event, but a
 // chain whose last events were cut is still a valid chain: only a signature over a head that the log once
 // had tells that events after some point are missing. Ed25519, key in the data directory (0600).
-import { createPrivateKey, createPublicKey, generateKeyPairSync, hash, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, hash, sign, verify, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { canonicalJson } from './canonical-json.js';
-import { AuditError } from './errors.js';
+import { readOrCreateSecretFile } from '../store/index.js';
+import { AuditError, AuditErrorCode } from './errors.js';
 
 export const CHECKPOINT_KEY_FILE = 'audit-signing.key';
 
@@ -88,46 +88,20 @@ export function checkpointFault(c: unknown, publicKeyPem: string): string | unde
 /** Loads the data directory's signing key, creating it on first start. */
 export async function loadOrCreateCheckpointKey(dataDir: string): Promise<CheckpointSigner> {
   const path = join(dataDir, CHECKPOINT_KEY_FILE);
-  const existing = await readKey(path);
-  if (existing) return signerFromKey(existing);
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  // Linked into place (link never replaces): two servers starting at once end up with one key.
-  const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const { privateKey } = generateKeyPairSync('ed25519');
-    await writeFile(temporary, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
-    await chmod(temporary, 0o600);
-    await link(temporary, path).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
-  } catch (err) {
-    throw new AuditError('AGENTDB_ERR_AUDIT_KEY_FILE', `cannot create the audit signing key ${path}: ${(err as Error).message}`, { cause: err });
-  } finally {
-    await unlink(temporary).catch(() => undefined);
-  }
-  const key = await readKey(path);
-  if (!key) throw new AuditError('AGENTDB_ERR_AUDIT_KEY_FILE', `the audit signing key ${path} vanished right after it was created`);
-  return signerFromKey(key);
-}
-
-async function readKey(path: string): Promise<KeyObject | undefined> {
-  let pem: string;
-  try {
-    pem = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new AuditError('AGENTDB_ERR_AUDIT_KEY_FILE', `cannot read the audit signing key ${path}: ${(err as Error).message}`, { cause: err });
-  }
+  const pem = await readOrCreateSecretFile({
+    path,
+    what: 'the audit signing key',
+    create: () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    fail: (message, cause) => new AuditError(AuditErrorCode.KEY_FILE, message, { cause }),
+  });
   let key: KeyObject;
   try {
     key = createPrivateKey(pem);
   } catch (err) {
-    throw new AuditError('AGENTDB_ERR_AUDIT_KEY_FILE', `the audit signing key ${path} is not a PEM private key: restore it from a backup`, { cause: err });
+    throw new AuditError(AuditErrorCode.KEY_FILE, `the audit signing key ${path} is not a PEM private key: restore it from a backup`, { cause: err });
   }
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new AuditError('AGENTDB_ERR_AUDIT_KEY_FILE', `the audit signing key ${path} is a ${key.asymmetricKeyType} key, not Ed25519`);
+    throw new AuditError(AuditErrorCode.KEY_FILE, `the audit signing key ${path} is a ${key.asymmetricKeyType} key, not Ed25519`);
   }
-  // Whoever reads the key can sign a cut log: tighten it rather than refuse to start.
-  if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);
-  return key;
+  return signerFromKey(key);
 }

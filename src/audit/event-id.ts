@@ -9,6 +9,19 @@ const pool = Buffer.alloc(POOL_IDS * 10);
 let used = POOL_IDS;
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+// The millisecond part is the same for the many ids made within one millisecond under load.
+let prefixMs = -1;
+let prefix = '';
+
+function msPrefix(now: number): string {
+  if (now !== prefixMs) {
+    const ms = now.toString(16).padStart(12, '0').slice(-12);
+    prefix = `${ms.slice(0, 8)}-${ms.slice(8, 12)}-`;
+    prefixMs = now;
+  }
+  return prefix;
+}
+
 /** A new UUIDv7: 48 bits of milliseconds, version 7, 12 + 62 random bits, variant 10. */
 export function newEventId(now = Date.now()): string {
   if (used === POOL_IDS) {
@@ -16,10 +29,9 @@ export function newEventId(now = Date.now()): string {
     used = 0;
   }
   const r = used++ * 10;
-  const ms = now.toString(16).padStart(12, '0').slice(-12);
   const h = (i: number) => HEX[pool[r + i]!]!;
   return (
-    `${ms.slice(0, 8)}-${ms.slice(8, 12)}-` +
+    msPrefix(now) +
     `7${HEX[pool[r]! & 0x0f]![1]}${h(1)}-` +
     `${HEX[(pool[r + 2]! & 0x3f) | 0x80]}${h(3)}-` +
     `${h(4)}${h(5)}${h(6)}${h(7)}${h(8)}${h(9)}`

@@ -1,6 +1,6 @@
 // Public face of the audit log: the event model, its hash chain, the group-committing writer,
 // search and verification.
-export { AuditError } from './errors.js';
+export { AuditError, AuditErrorCode } from './errors.js';
 export { AUDIT_EVENT_TYPES, type AuditEvent, type AuditEventInput, type AuditEventType } from './event.js';
 export { canonicalJson } from './canonical-json.js';
 export { eventHash, GENESIS_HASH } from './chain.js';

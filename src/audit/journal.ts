@@ -4,7 +4,7 @@
 // store had not taken yet.
 import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync, fchmodSync } from 'node:fs';
 import type { AuditRecord } from '../store/index.js';
-import { AuditError } from './errors.js';
+import { AuditError, AuditErrorCode } from './errors.js';
 import { toAuditRecord } from './build-event.js';
 import type { AuditEvent } from './event.js';
 
@@ -25,7 +25,7 @@ export class AuditJournal {
       fd = openSync(file, 'a+', 0o600);
       fchmodSync(fd, 0o600);
     } catch (err) {
-      throw new AuditError('AGENTDB_ERR_AUDIT_JOURNAL', `cannot open the audit journal ${file}: ${(err as Error).message}`, { cause: err });
+      throw new AuditError(AuditErrorCode.JOURNAL, `cannot open the audit journal ${file}: ${(err as Error).message}`, { cause: err });
     }
     return new AuditJournal(file, fd);
   }
@@ -74,6 +74,11 @@ export class AuditJournal {
 
   get size(): number {
     return this.bytes;
+  }
+
+  /** The file, for a writer that reads what was appended (`AuditLog` hands it byte ranges). */
+  get path(): string {
+    return this.file;
   }
 
   /** Called once the store holds every journalled record. */

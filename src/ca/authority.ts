@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
 import { loadOrCreateCaFiles } from './ca-files.js';
 import type { CaMaterial, CaName } from './ca-files.js';
-import { signCertificate } from './certificate-der.js';
+import { signCertificate, signCertificateOffThread } from './certificate-der.js';
 import { publicKeyFromCsr } from './csr.js';
-import { CaError } from './errors.js';
+import { CaError, CaErrorCode } from './errors.js';
 import { authorityKeyIdentifier, clientExtensions, serverExtensions } from './extensions.js';
 import { generateP256, privateKeyPem, spkiDer } from './p256.js';
 import { encodePayload } from './payload.js';
@@ -57,7 +57,7 @@ export class CertificateAuthority {
    */
   static async loadOrCreate(dir: string, name: CaName, clusterName: string = hostname()): Promise<CertificateAuthority> {
     if (name !== 'user' && name !== 'host') {
-      throw new CaError('AGENTDB_ERR_CA_BAD_NAME', `there is no "${String(name)}" CA; the CAs are "user" and "host"`);
+      throw new CaError(CaErrorCode.BAD_NAME, `there is no "${String(name)}" CA; the CAs are "user" and "host"`);
     }
     return new CertificateAuthority(name, await loadOrCreateCaFiles(dir, name, clusterName));
   }
@@ -73,8 +73,8 @@ export class CertificateAuthority {
     this.#checkValidity(now, opts.notAfter);
     checkIdentity(opts.identity);
     const { payload, extension } = encodePayload(opts.payload);
-    const spki = publicKeyFromCsr(opts.csrPem);
-    const cert = signCertificate(
+    const spki = await publicKeyFromCsr(opts.csrPem);
+    const cert = await signCertificateOffThread(
       {
         issuer: this.#material.subject,
         subject: commonNameDer(opts.identity),
@@ -102,7 +102,7 @@ export class CertificateAuthority {
     this.#require('host', 'server certificates');
     const altNames = serverAltNames(opts.hosts);
     if (typeof opts.ttlMs !== 'number' || !Number.isFinite(opts.ttlMs) || opts.ttlMs <= 0) {
-      throw new CaError('AGENTDB_ERR_CA_BAD_VALIDITY', 'a server certificate needs a positive lifetime (ttlMs)');
+      throw new CaError(CaErrorCode.BAD_VALIDITY, 'a server certificate needs a positive lifetime (ttlMs)');
     }
     const now = new Date();
     const notAfter = new Date(now.getTime() + opts.ttlMs);
@@ -124,21 +124,21 @@ export class CertificateAuthority {
 
   #require(name: CaName, what: string): void {
     if (this.name !== name) {
-      throw new CaError('AGENTDB_ERR_CA_WRONG_CA', `the ${this.name} CA does not sign ${what}; the ${name} CA does`);
+      throw new CaError(CaErrorCode.WRONG_CA, `the ${this.name} CA does not sign ${what}; the ${name} CA does`);
     }
   }
 
   #checkValidity(now: Date, notAfter: Date): void {
     const valid = (date: unknown): date is Date => date instanceof Date && !Number.isNaN(date.getTime());
     if (!valid(now) || !valid(notAfter)) {
-      throw new CaError('AGENTDB_ERR_CA_BAD_VALIDITY', 'the certificate lifetime must be given as valid dates');
+      throw new CaError(CaErrorCode.BAD_VALIDITY, 'the certificate lifetime must be given as valid dates');
     }
     if (notAfter.getTime() <= now.getTime()) {
-      throw new CaError('AGENTDB_ERR_CA_BAD_VALIDITY', `the certificate would expire (${notAfter.toISOString()}) before it is issued`);
+      throw new CaError(CaErrorCode.BAD_VALIDITY, `the certificate would expire (${notAfter.toISOString()}) before it is issued`);
     }
     if (notAfter.getTime() > this.notAfter.getTime()) {
       throw new CaError(
-        'AGENTDB_ERR_CA_BAD_VALIDITY',
+        CaErrorCode.BAD_VALIDITY,
         `the certificate would outlive the ${this.name} CA (which expires ${this.notAfter.toISOString()}); ask for a shorter lifetime`,
       );
     }

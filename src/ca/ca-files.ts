@@ -4,7 +4,7 @@ import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { signCertificate, subjectAndKeyOf } from './certificate-der.js';
 import { caExtensions } from './extensions.js';
-import { CaError } from './errors.js';
+import { CaError, CaErrorCode } from './errors.js';
 import { generateP256, isP256, keyIdentifier, privateKeyPem, spkiDer } from './p256.js';
 import { pemEncode } from './pem.js';
 import { commonNameDer } from './subject-name.js';
@@ -35,7 +35,7 @@ async function readIfExists(path: string): Promise<string | undefined> {
     return await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CaError('AGENTDB_ERR_CA_FILES', `cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    throw new CaError(CaErrorCode.FILES, `cannot read ${path}: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -92,7 +92,7 @@ async function writeExclusive(path: string, content: string, mode: number): Prom
 
 function importCa(keyPem: string, certPem: string, paths: { keyPath: string; certPath: string }): CaMaterial {
   const corrupt = (why: string, cause?: unknown) =>
-    new CaError('AGENTDB_ERR_CA_CORRUPT', `the CA in ${paths.keyPath} and ${paths.certPath} is unusable: ${why}`, { cause });
+    new CaError(CaErrorCode.CORRUPT, `the CA in ${paths.keyPath} and ${paths.certPath} is unusable: ${why}`, { cause });
   let cert: x509.X509Certificate;
   let certificate: { subject: Uint8Array; spki: Uint8Array };
   try {
@@ -120,7 +120,7 @@ function importCa(keyPem: string, certPem: string, paths: { keyPath: string; cer
   }
   if (cert.notAfter.getTime() <= Date.now()) {
     throw new CaError(
-      'AGENTDB_ERR_CA_EXPIRED',
+      CaErrorCode.EXPIRED,
       `the CA certificate ${paths.certPath} expired on ${cert.notAfter.toISOString()}; move both CA files away to create a new CA (certificates signed by the old one stop working)`,
     );
   }
@@ -133,7 +133,7 @@ export async function loadOrCreateCaFiles(dir: string, name: CaName, clusterName
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (cause) {
-    throw new CaError('AGENTDB_ERR_CA_FILES', `cannot create the data directory ${dir}: ${(cause as Error).message}`, { cause });
+    throw new CaError(CaErrorCode.FILES, `cannot create the data directory ${dir}: ${(cause as Error).message}`, { cause });
   }
   let { keyPem, certPem } = await readCaPems(paths, 0);
   if (keyPem === undefined && certPem === undefined) {
@@ -144,7 +144,7 @@ export async function loadOrCreateCaFiles(dir: string, name: CaName, clusterName
       wonRace = await writeExclusive(paths.keyPath, created.keyPem, 0o600);
       if (wonRace) await writeExclusive(paths.certPath, created.certPem, 0o644);
     } catch (cause) {
-      throw new CaError('AGENTDB_ERR_CA_FILES', `cannot write the ${name} CA into ${dir}: ${(cause as Error).message}`, { cause });
+      throw new CaError(CaErrorCode.FILES, `cannot write the ${name} CA into ${dir}: ${(cause as Error).message}`, { cause });
     }
     // Read back what is on disk: if another process won the race, its CA is the one to use, and
     // its certificate may land a moment after its key.
@@ -153,7 +153,7 @@ export async function loadOrCreateCaFiles(dir: string, name: CaName, clusterName
   if (keyPem === undefined || certPem === undefined) {
     const [present, missing] = keyPem === undefined ? [paths.certPath, paths.keyPath] : [paths.keyPath, paths.certPath];
     throw new CaError(
-      'AGENTDB_ERR_CA_INCOMPLETE',
+      CaErrorCode.INCOMPLETE,
       `${present} exists but ${missing} does not; restore the missing file, or remove both to create a new ${name} CA`,
     );
   }

@@ -1,4 +1,4 @@
-import { CaError } from './errors.js';
+import { CaError, CaErrorCode } from './errors.js';
 
 // A minimal DER reader and writer for the hot path of issuance. @peculiar/x509 builds a full object
 // model per certificate (about 1.3 ms each, far below the 2,000 certificates/s the control plane
@@ -110,7 +110,7 @@ export interface Tlv {
 }
 
 function malformed(why: string): CaError {
-  return new CaError('AGENTDB_ERR_CA_BAD_DER', `malformed DER: ${why}`);
+  return new CaError(CaErrorCode.BAD_DER, `malformed DER: ${why}`);
 }
 
 /** One TLV at `offset`, strictly DER: low tag numbers, definite minimal lengths, inside `limit`. */
@@ -183,6 +183,6 @@ export function readUtf8String(der: Uint8Array): string {
   try {
     return strictUtf8.decode(contentOf(der, node));
   } catch (cause) {
-    throw new CaError('AGENTDB_ERR_CA_BAD_DER', 'malformed DER: a UTF8String is not valid UTF-8', { cause });
+    throw new CaError(CaErrorCode.BAD_DER, 'malformed DER: a UTF8String is not valid UTF-8', { cause });
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CaError } from './errors.js';
+import { CaError, CaErrorCode } from './errors.js';
 import { extensionValueOf } from './certificate-der.js';
 import { objectIdentifier, octetString, readUtf8String, sequence, utf8String } from './der.js';
 
@@ -50,7 +50,7 @@ const MAX_PAYLOAD_BYTES = 16 * 1024;
 function checkPayload(value: unknown): TaskCertPayload {
   const result = payloadSchema.safeParse(value);
   if (!result.success) {
-    throw new CaError('AGENTDB_ERR_CA_BAD_PAYLOAD', `the task certificate payload is malformed: ${z.prettifyError(result.error).replace(/\n/g, '; ')}`);
+    throw new CaError(CaErrorCode.BAD_PAYLOAD, `the task certificate payload is malformed: ${z.prettifyError(result.error).replace(/\n/g, '; ')}`);
   }
   return result.data;
 }
@@ -64,7 +64,7 @@ export function encodePayload(value: TaskCertPayload): { payload: TaskCertPayloa
   const extension = sequence(OID_DER, octetString(utf8String(JSON.stringify(payload))));
   if (extension.length > MAX_PAYLOAD_BYTES) {
     throw new CaError(
-      'AGENTDB_ERR_CA_BAD_PAYLOAD',
+      CaErrorCode.BAD_PAYLOAD,
       `the task certificate payload is ${extension.length} bytes, more than the ${MAX_PAYLOAD_BYTES} allowed; trim roles or traits`,
     );
   }
@@ -77,22 +77,22 @@ export function payloadOf(certificate: Uint8Array): TaskCertPayload {
   try {
     value = extensionValueOf(certificate, OID_DER);
   } catch (cause) {
-    throw new CaError('AGENTDB_ERR_CA_BAD_PAYLOAD', 'the extensions of the certificate cannot be read', { cause });
+    throw new CaError(CaErrorCode.BAD_PAYLOAD, 'the extensions of the certificate cannot be read', { cause });
   }
   if (!value) {
-    throw new CaError('AGENTDB_ERR_CA_BAD_PAYLOAD', 'the certificate is not an agentdb task certificate (its payload extension is missing)');
+    throw new CaError(CaErrorCode.BAD_PAYLOAD, 'the certificate is not an agentdb task certificate (its payload extension is missing)');
   }
   let json: string;
   try {
     json = readUtf8String(value);
   } catch (cause) {
-    throw new CaError('AGENTDB_ERR_CA_BAD_PAYLOAD', 'the task certificate payload is not a DER UTF8String of valid UTF-8', { cause });
+    throw new CaError(CaErrorCode.BAD_PAYLOAD, 'the task certificate payload is not a DER UTF8String of valid UTF-8', { cause });
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(json);
   } catch (cause) {
-    throw new CaError('AGENTDB_ERR_CA_BAD_PAYLOAD', 'the task certificate payload is not valid JSON', { cause });
+    throw new CaError(CaErrorCode.BAD_PAYLOAD, 'the task certificate payload is not valid JSON', { cause });
   }
   return checkPayload(parsed);
 }

@@ -1,4 +1,4 @@
-import { CaError } from './errors.js';
+import { CaError, CaErrorCode } from './errors.js';
 
 export function pemEncode(der: Uint8Array, label: string): string {
   const base64 = Buffer.from(der).toString('base64');
@@ -8,7 +8,7 @@ export function pemEncode(der: Uint8Array, label: string): string {
 }
 
 /** The DER inside the first PEM block with one of `labels`; `what` names it in the error. */
-export function pemDecode(text: string, labels: readonly string[], what: string, code: `AGENTDB_ERR_CA_${string}`): Uint8Array {
+export function pemDecode(text: string, labels: readonly string[], what: string, code: CaErrorCode): Uint8Array {
   if (typeof text === 'string') {
     for (const label of labels) {
       const begin = text.indexOf(`-----BEGIN ${label}-----`);

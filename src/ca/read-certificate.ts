@@ -1,5 +1,5 @@
 import { readWhole, TAG } from './der.js';
-import { CaError } from './errors.js';
+import { CaError, CaErrorCode } from './errors.js';
 import { pemDecode } from './pem.js';
 import { x509 } from './x509.js';
 
@@ -7,16 +7,16 @@ import { x509 } from './x509.js';
 export function readCertificate(input: Uint8Array | string): x509.X509Certificate {
   let der: Uint8Array;
   if (typeof input === 'string') {
-    der = pemDecode(input, ['CERTIFICATE'], 'certificate', 'AGENTDB_ERR_CA_BAD_CERT');
+    der = pemDecode(input, ['CERTIFICATE'], 'certificate', CaErrorCode.BAD_CERT);
   } else if (input instanceof Uint8Array) {
     der = input;
   } else {
-    throw new CaError('AGENTDB_ERR_CA_BAD_CERT', 'a certificate must be given as DER bytes or PEM text');
+    throw new CaError(CaErrorCode.BAD_CERT, 'a certificate must be given as DER bytes or PEM text');
   }
   try {
     readWhole(der, TAG.sequence); // strict DER with nothing after it; the parser below is more lenient
     return new x509.X509Certificate(der);
   } catch (cause) {
-    throw new CaError('AGENTDB_ERR_CA_BAD_CERT', 'the certificate could not be parsed', { cause });
+    throw new CaError(CaErrorCode.BAD_CERT, 'the certificate could not be parsed', { cause });
   }
 }

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { CaError } from './errors.js';
+import { CaError, CaErrorCode } from './errors.js';
 import type { x509 } from './x509.js';
 
 // Letters, digits, hyphens and (for container and service names) underscores, with an optional
@@ -12,11 +12,11 @@ const DNS_NAME = /^(\*\.)?[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z
  */
 export function serverAltNames(hosts: string[]): x509.JsonGeneralName[] {
   if (!Array.isArray(hosts) || hosts.length === 0) {
-    throw new CaError('AGENTDB_ERR_CA_BAD_HOST', 'a server certificate needs at least one host name or IP address');
+    throw new CaError(CaErrorCode.BAD_HOST, 'a server certificate needs at least one host name or IP address');
   }
   const names = new Map<string, x509.JsonGeneralName>();
   for (const host of hosts) {
-    if (typeof host !== 'string') throw new CaError('AGENTDB_ERR_CA_BAD_HOST', 'a server host must be a string');
+    if (typeof host !== 'string') throw new CaError(CaErrorCode.BAD_HOST, 'a server host must be a string');
     const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
     if (isIP(bare) !== 0) {
       names.set(`ip:${bare}`, { type: 'ip', value: bare });
@@ -24,7 +24,7 @@ export function serverAltNames(hosts: string[]): x509.JsonGeneralName[] {
       const dns = bare.toLowerCase();
       names.set(`dns:${dns}`, { type: 'dns', value: dns });
     } else {
-      throw new CaError('AGENTDB_ERR_CA_BAD_HOST', `"${host}" is neither an IP address nor a DNS name`);
+      throw new CaError(CaErrorCode.BAD_HOST, `"${host}" is neither an IP address nor a DNS name`);
     }
   }
   return [...names.values()];

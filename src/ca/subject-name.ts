@@ -1,4 +1,4 @@
-import { CaError } from './errors.js';
+import { CaError, CaErrorCode } from './errors.js';
 import { objectIdentifier, sequence, tlv, TAG, utf8String } from './der.js';
 import { x509 } from './x509.js';
 
@@ -12,13 +12,13 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
 export function checkIdentity(identity: string): void {
   if (typeof identity !== 'string' || identity.length === 0) {
-    throw new CaError('AGENTDB_ERR_CA_BAD_IDENTITY', 'the identity name for the certificate is empty');
+    throw new CaError(CaErrorCode.BAD_IDENTITY, 'the identity name for the certificate is empty');
   }
   if (identity.length > MAX_IDENTITY_LENGTH) {
-    throw new CaError('AGENTDB_ERR_CA_BAD_IDENTITY', `the identity name is ${identity.length} characters long; at most ${MAX_IDENTITY_LENGTH} are allowed`);
+    throw new CaError(CaErrorCode.BAD_IDENTITY, `the identity name is ${identity.length} characters long; at most ${MAX_IDENTITY_LENGTH} are allowed`);
   }
   if (CONTROL_CHARACTERS.test(identity)) {
-    throw new CaError('AGENTDB_ERR_CA_BAD_IDENTITY', 'the identity name contains control characters');
+    throw new CaError(CaErrorCode.BAD_IDENTITY, 'the identity name contains control characters');
   }
 }
 

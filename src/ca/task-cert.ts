@@ -1,4 +1,4 @@
-import { CaError } from './errors.js';
+import { CaError, CaErrorCode } from './errors.js';
 import { identityFromSubject } from './subject-name.js';
 import { payloadOf } from './payload.js';
 import { pemEncode } from './pem.js';
@@ -40,16 +40,16 @@ export function parseTaskCert(input: Buffer | string): TaskCertificate {
   try {
     const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
     if (!eku?.usages.includes(x509.ExtendedKeyUsage.clientAuth)) {
-      throw new CaError('AGENTDB_ERR_CA_NOT_CLIENT_CERT', 'the certificate is not a client certificate (extended key usage clientAuth is missing)');
+      throw new CaError(CaErrorCode.NOT_CLIENT_CERT, 'the certificate is not a client certificate (extended key usage clientAuth is missing)');
     }
     const subject = identityFromSubject(cert.subjectName);
     if (subject === undefined) {
-      throw new CaError('AGENTDB_ERR_CA_BAD_CERT', 'the certificate subject must hold exactly one common name (the identity)');
+      throw new CaError(CaErrorCode.BAD_CERT, 'the certificate subject must hold exactly one common name (the identity)');
     }
     return taskCertificate(cert, subject, payloadOf(new Uint8Array(cert.rawData)));
   } catch (error) {
     if (error instanceof CaError) throw error;
     // The parser reads extensions lazily, so a malformed one surfaces only here.
-    throw new CaError('AGENTDB_ERR_CA_BAD_CERT', 'the certificate could not be parsed', { cause: error });
+    throw new CaError(CaErrorCode.BAD_CERT, 'the certificate could not be parsed', { cause: error });
   }
 }

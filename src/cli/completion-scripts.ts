@@ -12,7 +12,7 @@ function walk(cmd: Command, path: string[], out: Spec[]): void {
   out.push({
     path,
     subcommands: subs.map((c) => c.name()),
-    flags: cmd.options.flatMap((o) => [o.long, o.short].filter((f): f is string => !!f)),
+    flags: cmd.options.filter((o) => !o.hidden).flatMap((o) => [o.long, o.short].filter((f): f is string => !!f)),
   });
   for (const c of subs) walk(c, [...path, c.name()], out);
 }

@@ -1,7 +1,4 @@
-// The CLI contract's exit codes; scripts and tests rely on them.
-export const EXIT = { ok: 0, failure: 1, usage: 2, notLoggedIn: 3, denied: 4, approvalTimeout: 5 } as const;
-
-/** A usage mistake the parser could not catch (a flag that needs another, say). */
-export class UsageError extends Error {
-  readonly code = 'AGENTDB_ERR_USAGE';
-}
+// The CLI contract's exit codes are named below the CLI (client/exit-codes.ts: the client's errors carry them);
+// UsageError is the CLI's own (errors.ts). Kept as one import for the commands.
+export { ExitCode } from '../client/index.js';
+export { UsageError } from './errors.js';

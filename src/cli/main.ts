@@ -2,7 +2,8 @@
 // flags; its action imports the implementation when that command runs, so `--version`, `--help` and a quick
 // `status` do not load the server, the CA or the OIDC client (CI scripts call the CLI many times).
 import { Command, CommanderError } from 'commander';
-import { EXIT, UsageError } from './exit-codes.js';
+import { ClientError, ExitCode } from '../client/index.js';
+import { UsageError } from './errors.js';
 import { VERSION } from './version.js';
 import { register as server } from './commands/server/index.js';
 import { register as demo } from './commands/demo/index.js';
@@ -38,18 +39,14 @@ export async function main(argv: string[]): Promise<number> {
   });
   try {
     await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.OK;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
-      return EXIT.usage;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.OK;
+      return ExitCode.USAGE;
     }
-    const e = err as { message?: string; exitCode?: number; code?: string };
-    if (err instanceof UsageError) {
-      process.stderr.write(`agentdb: ${e.message}\n`);
-      return EXIT.usage;
-    }
-    process.stderr.write(`agentdb: ${e.message ?? String(err)}\n`);
-    return typeof e.exitCode === 'number' ? e.exitCode : EXIT.failure;
+    process.stderr.write(`agentdb: ${(err as { message?: string }).message ?? String(err)}\n`);
+    if (err instanceof UsageError) return ExitCode.USAGE;
+    return err instanceof ClientError ? err.exitCode : ExitCode.FAILURE;
   }
 }

@@ -1,7 +1,8 @@
 // The control plane's API as the CLI sees it: HTTPS with the cluster's CA pinned, bearer token, and errors
 // turned into one line plus the CLI's exit code.
 import type { Agent } from 'undici';
-import { ClientError } from './errors.js';
+import { ClientError, ClientErrorCode } from './errors.js';
+import { ExitCode } from './exit-codes.js';
 import { loadToken } from './keystore.js';
 import { readProfile, DEFAULT_SERVER, type Profile } from './profile.js';
 
@@ -18,7 +19,9 @@ export class ApiClient {
 
   private connect(): Promise<{ dispatcher: Agent; request: typeof import('undici').request }> {
     this.http ??= import('undici').then(({ Agent, request }) => ({
-      dispatcher: new Agent({ connect: this.caPem ? { ca: this.caPem } : {}, keepAliveTimeout: 10_000 }),
+      // An idle connection is given up well before the server closes it (its Keep-Alive hint, 5 s by default,
+      // less 2 s): a request sent on a socket the server is closing fails with ECONNRESET (seen in the soak).
+      dispatcher: new Agent({ connect: this.caPem ? { ca: this.caPem } : {}, keepAliveTimeout: 3_000, keepAliveTimeoutThreshold: 2_000 }),
       request,
     }));
     return this.http;
@@ -29,10 +32,10 @@ export class ApiClient {
     const profile = (await readProfile()) ?? { server: DEFAULT_SERVER };
     const token = await loadToken(profile.server);
     if (opts.requireLogin !== false && (!token || !profile.identity)) {
-      throw new ClientError('AGENTDB_ERR_NOT_LOGGED_IN', 'not logged in: run `agentdb login`', 3);
+      throw new ClientError(ClientErrorCode.NOT_LOGGED_IN, 'not logged in: run `agentdb login`', ExitCode.NOT_LOGGED_IN);
     }
     if (opts.requireLogin !== false && profile.expiresAt && new Date(profile.expiresAt) <= new Date()) {
-      throw new ClientError('AGENTDB_ERR_LOGIN_EXPIRED', `your login expired at ${profile.expiresAt}: run \`agentdb login\``, 3);
+      throw new ClientError(ClientErrorCode.LOGIN_EXPIRED, `your login expired at ${profile.expiresAt}: run \`agentdb login\``, ExitCode.NOT_LOGGED_IN);
     }
     return { api: new ApiClient(profile.server, profile.caPem, token), profile };
   }
@@ -69,14 +72,14 @@ export class ApiClient {
     } catch (err) {
       const e = err as { code?: string; message: string };
       const hint = e.code?.startsWith('ERR_TLS') || /certificate/i.test(e.message) ? ' (is --ca-file the cluster\'s ca.pem?)' : '';
-      throw new ClientError('AGENTDB_ERR_UNREACHABLE', `cannot reach the agentdb control plane at ${this.server}: ${e.message}${hint}`);
+      throw new ClientError(ClientErrorCode.UNREACHABLE, `cannot reach the agentdb control plane at ${this.server}: ${e.message}${hint}`);
     }
     const text = await res.body.text();
     let data: unknown;
     try {
       data = text ? JSON.parse(text) : {};
     } catch {
-      throw new ClientError('AGENTDB_ERR_BAD_RESPONSE', `the control plane at ${this.server} answered ${res.statusCode} with something that is not JSON`);
+      throw new ClientError(ClientErrorCode.BAD_RESPONSE, `the control plane at ${this.server} answered ${res.statusCode} with something that is not JSON`);
     }
     if (res.statusCode >= 400 && !opts.okStatuses?.includes(res.statusCode)) throw apiFailure(res.statusCode, data);
     return { status: res.statusCode, data: data as T };
@@ -93,7 +96,7 @@ export class ApiClient {
     try {
       res = await request(new URL(path, this.server), { method: 'GET', dispatcher, headers: this.token ? { authorization: `Bearer ${this.token}` } : {}, headersTimeout: 60_000 });
     } catch (err) {
-      throw new ClientError('AGENTDB_ERR_UNREACHABLE', `cannot reach the agentdb control plane at ${this.server}: ${(err as Error).message}`);
+      throw new ClientError(ClientErrorCode.UNREACHABLE, `cannot reach the agentdb control plane at ${this.server}: ${(err as Error).message}`);
     }
     if (res.statusCode >= 400) throw apiFailure(res.statusCode, await res.body.json().catch(() => ({})));
     return res.body;
@@ -109,8 +112,8 @@ export class ApiClient {
 }
 
 /** The API's error answer as the CLI reports it: its code and message, exit 3 for 401 and 4 for 403. */
-function apiFailure(status: number, data: unknown): ClientError {
+function apiFailure(status: number, data: unknown): ClientError<string> {
   const err = (data as { error?: { code?: string; message?: string } }).error;
-  const exit = status === 401 ? 3 : status === 403 ? 4 : 1;
-  return new ClientError(err?.code ?? 'AGENTDB_ERR_API', err?.message ?? `the control plane answered ${status}`, exit);
+  const exit = status === 401 ? ExitCode.NOT_LOGGED_IN : status === 403 ? ExitCode.DENIED : ExitCode.FAILURE;
+  return new ClientError<string>(err?.code ?? ClientErrorCode.API, err?.message ?? `the control plane answered ${status}`, exit);
 }

@@ -2,7 +2,8 @@
 // id_tokens, or any CI that can put a token in the environment), or GitHub Actions' token endpoint, which
 // mints a token for the audience we ask for.
 import { isLoopbackHost } from '../identity/index.js';
-import { ClientError } from './errors.js';
+import { ClientError, ClientErrorCode } from './errors.js';
+import { ExitCode } from './exit-codes.js';
 
 /** GitHub's issuer for Actions tokens (GitHub Enterprise Server has its own, so this is only a preference). */
 const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -29,7 +30,7 @@ export function ciAudience(advertised: { issuer: string; audience: string }[]): 
   const all = distinct(advertised);
   if (all.length === 0) return DEFAULT_CI_AUDIENCE;
   if (all.length === 1) return all[0]!;
-  throw new ClientError('AGENTDB_ERR_CI_AUDIENCE', `the server accepts CI tokens for several audiences (${all.join(', ')}); choose one with --audience`);
+  throw new ClientError(ClientErrorCode.CI_AUDIENCE, `the server accepts CI tokens for several audiences (${all.join(', ')}); choose one with --audience`);
 }
 
 /**
@@ -39,7 +40,7 @@ export function ciAudience(advertised: { issuer: string; audience: string }[]): 
 export async function ciToken(opts: CiTokenOptions, audience: () => Promise<string>): Promise<string> {
   if (opts.tokenEnv) {
     const token = process.env[opts.tokenEnv]?.trim();
-    if (!token) throw new ClientError('AGENTDB_ERR_CI_TOKEN', `environment variable ${opts.tokenEnv} is not set or empty; name the variable your CI's id_tokens fills`, 3);
+    if (!token) throw new ClientError(ClientErrorCode.CI_TOKEN, `environment variable ${opts.tokenEnv} is not set or empty; name the variable your CI's id_tokens fills`, ExitCode.NOT_LOGGED_IN);
     return token;
   }
   const fromEnv = process.env[DEFAULT_TOKEN_ENV]?.trim();
@@ -48,9 +49,9 @@ export async function ciToken(opts: CiTokenOptions, audience: () => Promise<stri
   const bearer = process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
   if (url && bearer) return githubActionsToken(url, bearer, opts.audience ?? (await audience()));
   throw new ClientError(
-    'AGENTDB_ERR_CI_TOKEN',
+    ClientErrorCode.CI_TOKEN,
     `no CI OIDC token found: set ${DEFAULT_TOKEN_ENV} (e.g. from GitLab id_tokens), name another variable with --token-env, use --token-file, or run in GitHub Actions with "permissions: id-token: write"`,
-    3,
+    ExitCode.NOT_LOGGED_IN,
   );
 }
 
@@ -59,23 +60,23 @@ async function githubActionsToken(requestUrl: string, bearer: string, audience: 
   try {
     url = new URL(requestUrl);
   } catch {
-    throw new ClientError('AGENTDB_ERR_CI_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_URL is not a URL');
+    throw new ClientError(ClientErrorCode.CI_TOKEN, 'ACTIONS_ID_TOKEN_REQUEST_URL is not a URL');
   }
   // The request token is a credential: it goes over https, or plain http only to this machine.
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new ClientError('AGENTDB_ERR_CI_TOKEN', `ACTIONS_ID_TOKEN_REQUEST_URL must be https (got ${url.protocol}//${url.host})`);
+    throw new ClientError(ClientErrorCode.CI_TOKEN, `ACTIONS_ID_TOKEN_REQUEST_URL must be https (got ${url.protocol}//${url.host})`);
   }
   url.searchParams.set('audience', audience);
   let res: Response;
   try {
     res = await fetch(url, { headers: { authorization: `Bearer ${bearer}`, accept: 'application/json' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), redirect: 'error' });
   } catch (err) {
-    throw new ClientError('AGENTDB_ERR_CI_TOKEN', `could not reach GitHub Actions' token endpoint ${url.host}: ${(err as Error).message}`);
+    throw new ClientError(ClientErrorCode.CI_TOKEN, `could not reach GitHub Actions' token endpoint ${url.host}: ${(err as Error).message}`);
   }
   if (!res.ok) {
-    throw new ClientError('AGENTDB_ERR_CI_TOKEN', `GitHub Actions refused an OIDC token for audience "${audience}" (HTTP ${res.status}); does the job have "permissions: id-token: write"?`, 3);
+    throw new ClientError(ClientErrorCode.CI_TOKEN, `GitHub Actions refused an OIDC token for audience "${audience}" (HTTP ${res.status}); does the job have "permissions: id-token: write"?`, ExitCode.NOT_LOGGED_IN);
   }
   const value = ((await res.json().catch(() => ({}))) as { value?: unknown }).value;
-  if (typeof value !== 'string' || value === '') throw new ClientError('AGENTDB_ERR_CI_TOKEN', 'GitHub Actions\' token endpoint answered without a token ("value")');
+  if (typeof value !== 'string' || value === '') throw new ClientError(ClientErrorCode.CI_TOKEN, 'GitHub Actions\' token endpoint answered without a token ("value")');
   return value;
 }

@@ -1,7 +1,8 @@
 // Public face of the client. Every CLI command imports it, so the parts with heavy dependencies load on their
 // first call: the proxy (the CA's X.509 code, pgwire) and login (the OIDC client). `agentdb status` without a
 // login needs only the profile and the key store.
-export { ClientError } from './errors.js';
+export { ClientError, ClientErrorCode } from './errors.js';
+export { ExitCode } from './exit-codes.js';
 export { ApiClient } from './api-client.js';
 export { readProfile, writeProfile, agentdbHome, DEFAULT_SERVER } from './profile.js';
 export type { Profile } from './profile.js';

@@ -19,7 +19,8 @@ import {
   readSaslResponse,
   type ScramSecret,
 } from '../pgwire/index.js';
-import { ClientError } from './errors.js';
+import { ClientError, ClientErrorCode } from './errors.js';
+import { ExitCode } from './exit-codes.js';
 
 /** PostgreSQL's authentication_timeout default: a client that stops mid-exchange does not hold a socket. */
 const AUTH_TIMEOUT_MS = 60_000;
@@ -61,7 +62,7 @@ export function authenticateLocalClient(socket: net.Socket, secret: ScramSecret,
         }),
       );
       setTimeout(() => socket.destroy(), 1000).unref();
-      finish(new ClientError('AGENTDB_ERR_PROXY_LOCAL_AUTH', why, 4));
+      finish(new ClientError(ClientErrorCode.PROXY_LOCAL_AUTH, why, ExitCode.DENIED));
     };
     const onMessage = (type: number, buf: Buffer, offset: number, length: number) => {
       if (step === 'done') return;
@@ -93,7 +94,7 @@ export function authenticateLocalClient(socket: net.Socket, secret: ScramSecret,
         refuse(SqlState.INVALID_PASSWORD, err instanceof Error ? err.message : String(err));
       }
     };
-    const onClose = () => finish(new ClientError('AGENTDB_ERR_PROXY_LOCAL_AUTH', 'the local client closed the connection without completing authentication (no password?)', 4));
+    const onClose = () => finish(new ClientError(ClientErrorCode.PROXY_LOCAL_AUTH, 'the local client closed the connection without completing authentication (no password?)', ExitCode.DENIED));
     const timer = setTimeout(() => {
       refuse(SqlState.INVALID_PASSWORD, `the local client did not complete authentication within ${AUTH_TIMEOUT_MS / 1000} s`);
     }, AUTH_TIMEOUT_MS);

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { clientCredentialsToken } from '../identity/index.js';
 import { ApiClient } from './api-client.js';
 import { ciAudience, ciToken, type CiTokenOptions } from './ci-token.js';
-import { ClientError } from './errors.js';
+import { ClientError, ClientErrorCode } from './errors.js';
+import { ExitCode } from './exit-codes.js';
 import { deleteToken, saveToken } from './keystore.js';
 import { readProfile, writeProfile, removeProfileIdentity, type Profile } from './profile.js';
 
@@ -44,7 +45,7 @@ export async function loginWithDeviceCode(server: string, caPem: string | undefi
       const { status, data } = await api.call<SessionAnswer>('POST', '/v1/login/device/poll', { loginId: start.loginId });
       if (status === 200) return await finish(api, caPem, data);
     }
-    throw new ClientError('AGENTDB_ERR_LOGIN_TIMEOUT', 'the sign-in was not completed in time; run `agentdb login` again', 3);
+    throw new ClientError(ClientErrorCode.LOGIN_TIMEOUT, 'the sign-in was not completed in time; run `agentdb login` again', ExitCode.NOT_LOGGED_IN);
   } finally {
     await api.close();
   }
@@ -76,7 +77,7 @@ export async function loginWithTokenFile(server: string, caPem: string | undefin
   try {
     token = (await readFile(file, 'utf8')).trim();
   } catch (err) {
-    throw new ClientError('AGENTDB_ERR_TOKEN_FILE', `cannot read token file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    throw new ClientError(ClientErrorCode.TOKEN_FILE, `cannot read token file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
   return loginWithToken(server, caPem, token);
 }

@@ -3,7 +3,7 @@
 import { mkdir, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { ClientError } from './errors.js';
+import { ClientError, ClientErrorCode } from './errors.js';
 
 export interface Profile {
   server: string;
@@ -39,7 +39,7 @@ export async function readProfile(): Promise<Profile | undefined> {
     if (typeof p.server !== 'string') throw new Error('no server');
     return p;
   } catch (err) {
-    throw new ClientError('AGENTDB_ERR_PROFILE', `profile ${profilePath()} is damaged (${(err as Error).message}); run \`agentdb login\` to write a new one`);
+    throw new ClientError(ClientErrorCode.PROFILE, `profile ${profilePath()} is damaged (${(err as Error).message}); run \`agentdb login\` to write a new one`);
   }
 }
 

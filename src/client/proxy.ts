@@ -6,9 +6,11 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { generateClientKey } from '../ca/index.js';
-import { SSL_REFUSE, StartupReader, errorResponse, scramSecret, sslRequest } from '../pgwire/index.js';
+import { SSL_REFUSE, SqlState, StartupReader, errorResponse, scramSecret } from '../pgwire/index.js';
 import type { ApiClient } from './api-client.js';
-import { ClientError } from './errors.js';
+import { ClientError, ClientErrorCode } from './errors.js';
+import { refusalSqlState } from './refusal-state.js';
+import { CertificateRenewal } from './cert-renewal.js';
 import { authenticateLocalClient } from './local-auth.js';
 import { DenialReporter } from './denial-report.js';
 import { listenOnSocketDir } from './socket-dir.js';
@@ -50,15 +52,14 @@ interface HeldCert {
   db: { service: string; names: string[]; users: string[] };
   gateway: { host: string; port: number };
   caPem: string;
+  /** made once per certificate: every tunnel shares it instead of parsing the key, certificate and CA again */
+  context: tls.SecureContext;
 }
 
 export interface RunningProxy {
   info: ProxyInfo;
   close(): Promise<void>;
 }
-
-// A fresh certificate is fetched once two thirds of the current one's life has passed, for new connections.
-const RENEW_AT = 2 / 3;
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const key = await generateClientKey();
@@ -72,53 +73,37 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       ...(opts.task ? { task: opts.task } : {}),
       ...(opts.ttl ? { ttl: opts.ttl } : {}),
     });
-    return { ...r, expiresAt: new Date(r.expiresAt), issuedAt: new Date() };
+    const context = tls.createSecureContext({ ca: r.caPem, cert: r.cert, key: key.privateKeyPem });
+    return { ...r, expiresAt: new Date(r.expiresAt), issuedAt: new Date(), context };
   };
-  let held = await fetchCert();
+  const first = await fetchCert();
+  const certs = new CertificateRenewal(first, {
+    fetch: fetchCert,
+    server: opts.api.server,
+    onError: (err, retryInMs) => opts.onError?.(new Error(`renewing the task certificate failed: ${err.message}${retryInMs === undefined ? '' : `; retrying in ${Math.ceil(retryInMs / 1000)} s`}`)),
+  });
   // The local clients' password: random per proxy, kept only as SCRAM keys for checking (and in info for
   // printing once). It never goes to the gateway or the audit log.
   const password = randomBytes(32).toString('base64url');
   const secret = scramSecret(password);
-  const denials = new DenialReporter(opts.api, () => held.task.id, (err) => opts.onError?.(err));
-  let renewing: Promise<void> | undefined;
-  const current = async (): Promise<HeldCert> => {
-    const life = held.expiresAt.getTime() - held.issuedAt.getTime();
-    if (Date.now() > held.issuedAt.getTime() + life * RENEW_AT) {
-      renewing ??= fetchCert().then((c) => { held = c; }).finally(() => { renewing = undefined; });
-      // An expired certificate cannot be used; a still-valid one can while the new one arrives.
-      if (held.expiresAt.getTime() <= Date.now()) await renewing;
-      else renewing.catch((err: Error) => opts.onError?.(err));
-    }
-    return held;
-  };
+  const denials = new DenialReporter(opts.api, () => certs.current.task.id, (err) => opts.onError?.(err));
 
   const openTunnel = async (): Promise<tls.TLSSocket> => {
-    const c = await current();
-    const raw = net.connect({ host: c.gateway.host, port: c.gateway.port, noDelay: true });
-    await new Promise<void>((resolve, reject) => {
-      raw.once('connect', resolve);
-      raw.once('error', reject);
-    });
-    raw.write(sslRequest());
-    const answer = await new Promise<Buffer>((resolve, reject) => {
-      raw.once('data', resolve);
-      raw.once('error', reject);
-    });
-    if (answer[0] !== 0x53) throw new ClientError('AGENTDB_ERR_PROXY_GATEWAY', `the gateway at ${c.gateway.host}:${c.gateway.port} does not speak TLS`);
+    const c = await certs.forNewConnection();
+    // Direct TLS (ALPN "postgresql", as PostgreSQL 17 takes it): the gateway answers it, and it saves the
+    // SSLRequest round trip and a second socket object per tunnel.
     const secure = tls.connect({
-      socket: raw,
       host: c.gateway.host,
+      port: c.gateway.port,
       servername: net.isIP(c.gateway.host) ? undefined : c.gateway.host,
-      ca: c.caPem,
-      cert: c.cert,
-      key: key.privateKeyPem,
+      secureContext: c.context,
       ALPNProtocols: ['postgresql'],
     });
+    secure.setNoDelay(true);
     await new Promise<void>((resolve, reject) => {
       secure.once('secureConnect', resolve);
       secure.once('error', reject);
     });
-    secure.setNoDelay(true);
     return secure;
   };
 
@@ -173,19 +158,23 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     const relay = (bytes: Buffer, kind: 'startup' | 'cancel') => {
       openTunnel().then(
         (tunnel) => {
+          tunnel.on('error', () => tunnel.destroy());
+          if (kind === 'cancel') {
+            // Sent even when the local client has closed already (it may send the request and close at once, as
+            // PostgreSQL allows), and left for the gateway to close: the soak lost cancels both ways.
+            tunnel.end(bytes);
+            tunnel.resume();
+            setTimeout(() => tunnel.destroy(), 10_000).unref();
+            local.destroy();
+            return;
+          }
           if (local.destroyed) {
             tunnel.destroy();
             return;
           }
-          tunnel.on('error', () => tunnel.destroy());
           tunnel.on('close', () => local.destroy());
           local.on('close', () => tunnel.destroy());
           tunnel.write(bytes);
-          if (kind === 'cancel') {
-            tunnel.end();
-            local.destroy();
-            return;
-          }
           local.pipe(tunnel);
           tunnel.pipe(local);
           local.resume();
@@ -198,8 +187,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
           }
           // Told why, the client can say so ("FATAL: agentdb proxy: ... run `agentdb login`"); a bare close only
           // reads as "server closed the connection unexpectedly".
-          const refused = err instanceof ClientError && (err.exitCode === 3 || err.exitCode === 4);
-          local.end(errorResponse({ severity: 'FATAL', code: refused ? '28000' : '08006', message: `agentdb proxy: ${err.message}` }));
+          const code = err instanceof ClientError && err.code === ClientErrorCode.PROXY_CONTROL_PLANE_DOWN ? SqlState.UNABLE_TO_ESTABLISH_CONNECTION : refusalSqlState(err);
+          local.end(errorResponse({ severity: 'FATAL', code, message: `agentdb proxy: ${err.message}` }));
           setTimeout(() => local.destroy(), 1000).unref();
         },
       );
@@ -212,6 +201,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => resolve());
+  }).catch((err: unknown) => {
+    certs.stop();
+    throw err;
   });
   const port = (server.address() as net.AddressInfo).port;
   let unixServer: net.Server | undefined;
@@ -220,12 +212,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     try {
       ({ server: unixServer, socketPath } = await listenOnSocketDir(opts.socketDir, port, (s, p) => onClient(s, `unix:${p}`)));
     } catch (err) {
+      certs.stop();
       server.close();
       throw err;
     }
   }
-  const dbUser = held.db.users[0]!;
-  const dbName = opts.dbName ?? held.db.names.find((n) => n !== '*') ?? opts.db;
+  const dbUser = first.db.users[0]!;
+  const dbName = opts.dbName ?? first.db.names.find((n) => n !== '*') ?? opts.db;
   const info: ProxyInfo = {
     host,
     port,
@@ -235,13 +228,14 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     db: opts.db,
     dbUser,
     dbName,
-    task: held.task,
-    expiresAt: held.expiresAt.toISOString(),
+    task: first.task,
+    expiresAt: first.expiresAt.toISOString(),
   };
   return {
     info,
     async close() {
       closing = true;
+      certs.stop();
       for (const s of open) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (unixServer) await new Promise<void>((resolve) => unixServer!.close(() => resolve()));

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
-import { ClientError } from './errors.js';
+import { ClientError, ClientErrorCode } from './errors.js';
 
 export async function listenOnSocketDir(dir: string, port: number, onConnection: (socket: net.Socket, socketPath: string) => void): Promise<{ server: net.Server; socketPath: string }> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -14,7 +14,7 @@ export async function listenOnSocketDir(dir: string, port: number, onConnection:
   if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
     const mode = (st.mode & 0o777).toString(8).padStart(3, '0');
     throw new ClientError(
-      'AGENTDB_ERR_PROXY_SOCKET_DIR',
+      ClientErrorCode.PROXY_SOCKET_DIR,
       `--socket ${dir} must be a directory of yours that only you can open (it is ${st.isDirectory() ? `mode ${mode}, owner uid ${st.uid}` : 'not a directory'}): give a new path, or chmod 700 it`,
     );
   }

@@ -3,7 +3,7 @@
 import type tls from 'node:tls';
 import { parseTaskCert, type TaskCertificate } from '../ca/index.js';
 import { allowsName } from '../policy/index.js';
-import { GatewayError } from './errors.js';
+import { GatewayError, GatewayErrorCode } from './errors.js';
 
 export interface AuthorizeInput {
   socket: tls.TLSSocket;
@@ -32,8 +32,8 @@ export function claimedIdentity(socket: tls.TLSSocket): { cert?: TaskCertificate
   }
 }
 
-function deny(code: string, message: string, hint?: string): never {
-  throw new GatewayError(`AGENTDB_ERR_GATEWAY_${code}`, message, '28000', undefined, hint);
+function deny(code: GatewayErrorCode, message: string, hint?: string): never {
+  throw new GatewayError(code, message, undefined, undefined, hint);
 }
 
 const RENEW_HINT = 'Run `agentdb proxy --db NAME` again (or `agentdb login` if your login expired) to get a fresh task certificate.';
@@ -41,43 +41,43 @@ const RENEW_HINT = 'Run `agentdb proxy --db NAME` again (or `agentdb login` if y
 export async function authorizeSession(input: AuthorizeInput): Promise<Authorized> {
   const { socket, params } = input;
   const peer = socket.getPeerX509Certificate();
-  if (!peer) deny('NO_CERT', 'no client certificate: the agentdb gateway accepts only task certificates', 'Connect through `agentdb proxy`, or give your client sslcert/sslkey from `agentdb proxy --format json`.');
+  if (!peer) deny(GatewayErrorCode.NO_CERT, 'no client certificate: the agentdb gateway accepts only task certificates', 'Connect through `agentdb proxy`, or give your client sslcert/sslkey from `agentdb proxy --format json`.');
   if (!socket.authorized) {
     const why = String(socket.authorizationError ?? 'unknown');
-    if (why === 'CERT_HAS_EXPIRED') deny('CERT_EXPIRED', `task certificate expired at ${new Date(peer.validTo).toISOString()}`, RENEW_HINT);
-    if (why === 'CERT_NOT_YET_VALID') deny('CERT_NOT_YET_VALID', `task certificate is not valid before ${new Date(peer.validFrom).toISOString()}`);
-    deny('CERT_UNTRUSTED', `task certificate was not issued by this cluster's certificate authority (${why})`, RENEW_HINT);
+    if (why === 'CERT_HAS_EXPIRED') deny(GatewayErrorCode.CERT_EXPIRED, `task certificate expired at ${new Date(peer.validTo).toISOString()}`, RENEW_HINT);
+    if (why === 'CERT_NOT_YET_VALID') deny(GatewayErrorCode.CERT_NOT_YET_VALID, `task certificate is not valid before ${new Date(peer.validFrom).toISOString()}`);
+    deny(GatewayErrorCode.CERT_UNTRUSTED, `task certificate was not issued by this cluster's certificate authority (${why})`, RENEW_HINT);
   }
   let cert: TaskCertificate;
   try {
     cert = parseTaskCert(peer.raw);
   } catch (err) {
-    deny('CERT_INVALID', `certificate is not an agentdb task certificate: ${(err as Error).message}`);
+    deny(GatewayErrorCode.CERT_INVALID, `certificate is not an agentdb task certificate: ${(err as Error).message}`);
   }
   const now = input.now ?? new Date();
-  if (cert.notAfter <= now) deny('CERT_EXPIRED', `task certificate expired at ${cert.notAfter.toISOString()}`, RENEW_HINT);
+  if (cert.notAfter <= now) deny(GatewayErrorCode.CERT_EXPIRED, `task certificate expired at ${cert.notAfter.toISOString()}`, RENEW_HINT);
   if (!(await input.isLoginSessionActive(cert.payload.loginSession))) {
-    deny('LOGIN_REVOKED', `the login behind this certificate (${cert.subject}) was ended or revoked`, 'Run `agentdb login` again.');
+    deny(GatewayErrorCode.LOGIN_REVOKED, `the login behind this certificate (${cert.subject}) was ended or revoked`, 'Run `agentdb login` again.');
   }
   const locked = input.lockFor(cert.subject, cert.payload.task.id, cert.payload.task.reason);
-  if (locked) deny('LOCKED', `${cert.subject} (task ${cert.payload.task.id}) is ${locked}`);
-  if (params.replication !== undefined) deny('REPLICATION', 'replication connections are not allowed through the gateway');
+  if (locked) deny(GatewayErrorCode.LOCKED, `${cert.subject} (task ${cert.payload.task.id}) is ${locked}`);
+  if (params.replication !== undefined) deny(GatewayErrorCode.REPLICATION, 'replication connections are not allowed through the gateway');
   if (params.options !== undefined) {
-    deny('STARTUP_OPTIONS', 'the "options" startup parameter is not allowed through the gateway: session settings are decided by policy', 'Unset PGOPTIONS, or the options setting of your client.');
+    deny(GatewayErrorCode.STARTUP_OPTIONS, 'the "options" startup parameter is not allowed through the gateway: session settings are decided by policy', 'Unset PGOPTIONS, or the options setting of your client.');
   }
   const db = cert.payload.db;
   // Own keys only: a service named like an Object.prototype member must find nothing.
   const service = Object.hasOwn(input.services, db.service) ? input.services[db.service] : undefined;
-  if (!service) deny('UNKNOWN_SERVICE', `this gateway does not serve database "${db.service}"`);
+  if (!service) deny(GatewayErrorCode.UNKNOWN_SERVICE, `this gateway does not serve database "${db.service}"`);
   const user = params.user ?? '';
-  if (!user) deny('NO_USER', 'the startup message names no user');
+  if (!user) deny(GatewayErrorCode.NO_USER, 'the startup message names no user');
   if (!allowsName(db.users, user)) {
-    deny('DB_USER', `database user "${user}" is not allowed by your task certificate for "${db.service}" (allowed: ${db.users.join(', ')})`);
+    deny(GatewayErrorCode.DB_USER, `database user "${user}" is not allowed by your task certificate for "${db.service}" (allowed: ${db.users.join(', ')})`);
   }
-  if (!service.users.includes(user)) deny('DB_USER', `the gateway holds no credential for database user "${user}" on "${db.service}"`);
+  if (!service.users.includes(user)) deny(GatewayErrorCode.DB_USER, `the gateway holds no credential for database user "${user}" on "${db.service}"`);
   const database = params.database || user;
   if (!allowsName(db.names, database)) {
-    deny('DB_NAME', `database "${database}" is not allowed by your task certificate for "${db.service}" (allowed: ${db.names.join(', ')})`);
+    deny(GatewayErrorCode.DB_NAME, `database "${database}" is not allowed by your task certificate for "${db.service}" (allowed: ${db.names.join(', ')})`);
   }
   return { cert, user, database };
 }

@@ -8,7 +8,7 @@ import {
   readCommandComplete, readDataRow, readErrorFields, readNegotiateProtocolVersion, readParameterStatus, queryMessage, saslInitialResponse, saslResponse, sslRequest,
   startupMessage, type ErrorFields,
 } from '../pgwire/index.js';
-import { GatewayError } from './errors.js';
+import { GatewayError, GatewayErrorCode } from './errors.js';
 
 export interface BackendTarget {
   host: string;
@@ -39,11 +39,26 @@ export interface BackendConnection {
 /** An ErrorResponse from PostgreSQL during login; relayed with its SQLSTATE (never with the credential). */
 export class BackendLoginError extends GatewayError {
   constructor(readonly fields: ErrorFields) {
-    super('AGENTDB_ERR_GATEWAY_BACKEND_LOGIN', fields.message, fields.code, fields.detail, fields.hint);
+    super(GatewayErrorCode.BACKEND_LOGIN, fields.message, fields.code, fields.detail, fields.hint);
   }
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+
+// One TLS context per database target, made on its first TLS connection and shared by every later one (sessions,
+// the catalog, probes, cancels). A context made per connection (tls.connect with `ca`) was a file read and a
+// parse each time, and held about 35 KB of native memory for as long as the connection lived. A new CA file is
+// read on the server's next start.
+const backendContexts = new WeakMap<BackendTarget, tls.SecureContext>();
+
+function backendContext(target: BackendTarget): tls.SecureContext {
+  let context = backendContexts.get(target);
+  if (context === undefined) {
+    context = tls.createSecureContext(target.sslRootCert ? { ca: readFileSync(target.sslRootCert) } : {});
+    backendContexts.set(target, context);
+  }
+  return context;
+}
 
 async function openSocket(target: BackendTarget): Promise<net.Socket> {
   const raw = net.connect({ host: target.host, port: target.port, noDelay: true });
@@ -52,7 +67,7 @@ async function openSocket(target: BackendTarget): Promise<net.Socket> {
     raw.once('connect', () => { clearTimeout(timer); resolve(); });
     raw.once('error', (err) => { clearTimeout(timer); reject(err); });
   }).catch((err: Error) => {
-    throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_UNREACHABLE', `database ${target.host}:${target.port} is unreachable: ${err.message}`, SqlState.CONNECTION_FAILURE);
+    throw new GatewayError(GatewayErrorCode.BACKEND_UNREACHABLE, `database ${target.host}:${target.port} is unreachable: ${err.message}`);
   });
   if (target.sslmode === 'disable') return raw;
   raw.write(sslRequest());
@@ -62,19 +77,19 @@ async function openSocket(target: BackendTarget): Promise<net.Socket> {
   });
   if (answer[0] !== 0x53 /* S */) {
     raw.destroy();
-    throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_TLS', `database ${target.host}:${target.port} does not offer TLS but sslmode is ${target.sslmode}`, SqlState.CONNECTION_FAILURE);
+    throw new GatewayError(GatewayErrorCode.BACKEND_TLS, `database ${target.host}:${target.port} does not offer TLS but sslmode is ${target.sslmode}`);
   }
   const secure = tls.connect({
     socket: raw,
     servername: net.isIP(target.host) ? undefined : target.host,
     rejectUnauthorized: target.sslmode === 'verify-full',
-    ca: target.sslRootCert ? readFileSync(target.sslRootCert) : undefined,
+    secureContext: backendContext(target),
   });
   await new Promise<void>((resolve, reject) => {
     secure.once('secureConnect', resolve);
     secure.once('error', reject);
   }).catch((err: Error) => {
-    throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_TLS', `TLS to database ${target.host}:${target.port} failed: ${err.message}`, SqlState.CONNECTION_FAILURE);
+    throw new GatewayError(GatewayErrorCode.BACKEND_TLS, `TLS to database ${target.host}:${target.port} failed: ${err.message}`);
   });
   secure.setNoDelay(true);
   return secure;
@@ -93,7 +108,7 @@ export async function connectBackend(target: BackendTarget, login: BackendLogin)
   let scram: ScramSha256Client | undefined;
 
   return new Promise<BackendConnection>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_TIMEOUT', 'database login timed out', SqlState.CONNECTION_FAILURE)), CONNECT_TIMEOUT_MS);
+    const timer = setTimeout(() => fail(new GatewayError(GatewayErrorCode.BACKEND_TIMEOUT, 'database login timed out')), CONNECT_TIMEOUT_MS);
     const fail = (err: Error) => {
       clearTimeout(timer);
       socket.off('data', onData);
@@ -106,23 +121,23 @@ export async function connectBackend(target: BackendTarget, login: BackendLogin)
           const auth = readAuthentication(buf, off, len);
           if (auth.kind === 'ok') return;
           if (auth.kind === 'sasl') {
-            if (!auth.mechanisms.includes('SCRAM-SHA-256')) throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_AUTH', `database offers no supported SASL mechanism (${auth.mechanisms.join(', ')})`, SqlState.CONNECTION_FAILURE);
+            if (!auth.mechanisms.includes('SCRAM-SHA-256')) throw new GatewayError(GatewayErrorCode.BACKEND_AUTH, `database offers no supported SASL mechanism (${auth.mechanisms.join(', ')})`);
             scram = new ScramSha256Client(login.password);
             socket.write(saslInitialResponse('SCRAM-SHA-256', scram.clientFirstMessage()));
           } else if (auth.kind === 'sasl-continue') {
-            if (!scram) throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_AUTH', 'database sent SASL data out of order', SqlState.PROTOCOL_VIOLATION);
+            if (!scram) throw new GatewayError(GatewayErrorCode.BACKEND_AUTH, 'database sent SASL data out of order', SqlState.PROTOCOL_VIOLATION);
             socket.write(saslResponse(scram.clientFinalMessage(auth.data)));
           } else if (auth.kind === 'sasl-final') {
-            if (!scram) throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_AUTH', 'database sent SASL data out of order', SqlState.PROTOCOL_VIOLATION);
+            if (!scram) throw new GatewayError(GatewayErrorCode.BACKEND_AUTH, 'database sent SASL data out of order', SqlState.PROTOCOL_VIOLATION);
             scram.verifyServerFinal(auth.data);
           } else if (auth.kind === 'md5') {
             socket.write(passwordMessage(md5PasswordHash(login.user, login.password, auth.salt)));
           } else if (auth.kind === 'cleartext') {
             // A cleartext password over an unencrypted socket would hand the credential to anyone on the path.
-            if (!encrypted) throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_AUTH', 'database asks for a cleartext password without TLS; set sslmode: require', SqlState.CONNECTION_FAILURE);
+            if (!encrypted) throw new GatewayError(GatewayErrorCode.BACKEND_AUTH, 'database asks for a cleartext password without TLS; set sslmode: require');
             socket.write(passwordMessage(login.password));
           } else {
-            throw new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_AUTH', 'database asks for an authentication method the gateway does not support', SqlState.CONNECTION_FAILURE);
+            throw new GatewayError(GatewayErrorCode.BACKEND_AUTH, 'database asks for an authentication method the gateway does not support');
           }
           return;
         }
@@ -160,7 +175,7 @@ export async function connectBackend(target: BackendTarget, login: BackendLogin)
         fail(err instanceof Error ? err : new Error(String(err)));
       }
     };
-    const onClose = () => fail(new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_CLOSED', 'database closed the connection during login', SqlState.CONNECTION_FAILURE));
+    const onClose = () => fail(new GatewayError(GatewayErrorCode.BACKEND_CLOSED, 'database closed the connection during login'));
     socket.on('data', onData);
     socket.once('error', fail);
     socket.once('close', onClose);
@@ -197,7 +212,7 @@ export async function runSimpleQuery(socket: net.Socket, sql: string, what: stri
   const tags: string[] = [];
   let failure: ErrorFields | undefined;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => done(new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_TIMEOUT', `${what} timed out`, SqlState.CONNECTION_FAILURE)), CONNECT_TIMEOUT_MS);
+    const timer = setTimeout(() => done(new GatewayError(GatewayErrorCode.BACKEND_TIMEOUT, `${what} timed out`)), CONNECT_TIMEOUT_MS);
     const done = (err?: Error) => {
       clearTimeout(timer);
       socket.off('data', onData);
@@ -213,7 +228,7 @@ export async function runSimpleQuery(socket: net.Socket, sql: string, what: stri
         parameters.push([p.name, p.value]);
       } else if (type === 0x43 /* C */) tags.push(readCommandComplete(buf, off, len).tag);
       else if (type === 0x45 /* E */) failure = readErrorFields(buf, off, len);
-      else if (type === 0x5a /* Z */) done(failure ? new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_QUERY', `${what} failed: ${failure.message}`, failure.code) : undefined);
+      else if (type === 0x5a /* Z */) done(failure ? new GatewayError(GatewayErrorCode.BACKEND_QUERY, `${what} failed: ${failure.message}`, failure.code) : undefined);
     };
     const onData = (chunk: Buffer) => {
       try {
@@ -222,7 +237,7 @@ export async function runSimpleQuery(socket: net.Socket, sql: string, what: stri
         done(err as Error);
       }
     };
-    const onClose = () => done(new GatewayError('AGENTDB_ERR_GATEWAY_BACKEND_CLOSED', `database closed the connection during ${what}`, SqlState.CONNECTION_FAILURE));
+    const onClose = () => done(new GatewayError(GatewayErrorCode.BACKEND_CLOSED, `database closed the connection during ${what}`));
     socket.on('data', onData);
     socket.once('close', onClose);
     socket.write(queryMessage(sql));
@@ -247,6 +262,6 @@ export async function applySessionSettings(socket: net.Socket, settings: Record<
     return (await runSimpleQuery(socket, sql, "applying the role's session settings")).parameters;
   } catch (err) {
     const e = err as GatewayError;
-    throw new GatewayError('AGENTDB_ERR_GATEWAY_SETTINGS', `the role's session settings could not be applied: ${e.message}`, SqlState.INVALID_AUTHORIZATION);
+    throw new GatewayError(GatewayErrorCode.SETTINGS, `the role's session settings could not be applied: ${e.message}`);
   }
 }

@@ -33,11 +33,11 @@
 // flowFor: every column of them counts as masked.
 import type net from 'node:net';
 import { LRUCache } from 'lru-cache';
-import { SqlState, terminateMessage } from '../pgwire/index.js';
+import { terminateMessage } from '../pgwire/index.js';
 import { analyze, loadParser, type AnalyzedStatement } from '../policy/index.js';
 import { analyzeMaskedFlow, type MaskFlow, type MaskingPolicy, type ResultColumn } from '../masking/index.js';
 import { runSimpleQuery, sqlLiteral } from './backend.js';
-import { GatewayError } from './errors.js';
+import { GatewayError, GatewayErrorCode } from './errors.js';
 
 /** A column of a relation, as masking names it: 'schema.table', the column, and whether it is a view (v or m). */
 export type ColumnSource = NonNullable<ResultColumn['source']>;
@@ -452,7 +452,7 @@ export class CatalogCache {
 
   private async execute(sql: string, what: string): Promise<(string | null)[][]> {
     for (let attempt = 0; ; attempt++) {
-      if (this.closed) throw new GatewayError('AGENTDB_ERR_GATEWAY_CATALOG_CLOSED', `${this.label} is closed`, SqlState.CONNECTION_FAILURE);
+      if (this.closed) throw new GatewayError(GatewayErrorCode.CATALOG_CLOSED, `${this.label} is closed`);
       const reused = this.socket !== undefined;
       const socket = this.socket ?? (await this.open());
       try {
@@ -460,9 +460,9 @@ export class CatalogCache {
       } catch (err) {
         const e = err as GatewayError;
         // An ErrorResponse leaves the connection in step (ReadyForQuery came); anything else may not.
-        if (e.code !== 'AGENTDB_ERR_GATEWAY_BACKEND_QUERY') this.drop(socket);
+        if (e.code !== GatewayErrorCode.BACKEND_QUERY) this.drop(socket);
         // A connection that died while idle (server restart, idle timeout) is retried once on a new one.
-        const retry = reused && attempt === 0 && e.code === 'AGENTDB_ERR_GATEWAY_BACKEND_CLOSED';
+        const retry = reused && attempt === 0 && e.code === GatewayErrorCode.BACKEND_CLOSED;
         if (!retry) throw this.failure(`${what}: ${e.message}`);
       }
     }
@@ -477,7 +477,7 @@ export class CatalogCache {
     }
     if (this.closed) {
       socket.destroy();
-      throw new GatewayError('AGENTDB_ERR_GATEWAY_CATALOG_CLOSED', `${this.label} is closed`, SqlState.CONNECTION_FAILURE);
+      throw new GatewayError(GatewayErrorCode.CATALOG_CLOSED, `${this.label} is closed`);
     }
     socket.on('error', () => this.drop(socket));
     socket.on('close', () => this.drop(socket));
@@ -502,7 +502,7 @@ export class CatalogCache {
   }
 
   private failure(message: string): GatewayError {
-    return new GatewayError('AGENTDB_ERR_GATEWAY_CATALOG', `${this.label} could not be read, so masking cannot tell where data comes from (${message})`, SqlState.INTERNAL_ERROR);
+    return new GatewayError(GatewayErrorCode.CATALOG, `${this.label} could not be read, so masking cannot tell where data comes from (${message})`);
   }
 }
 

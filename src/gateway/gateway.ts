@@ -20,7 +20,8 @@ import type { MaskingPolicy } from '../masking/index.js';
 import { CancelRegistry } from './cancel-registry.js';
 import { openProbeConnection, reviewByEffect } from './effect-probe.js';
 import { Admission, connectionKey, type AdmissionLimits, type AdmissionTicket } from './admission.js';
-import { GatewayError } from './errors.js';
+import { GatewayError, GatewayErrorCode } from './errors.js';
+import { errorResponseOf } from './error-response.js';
 import type { ProvisionedLease, Provisioner } from './provisioning.js';
 import { sessionTag, taggedApplicationName } from './application-name.js';
 import { GatewaySession, type HeldStatement, type ReviewOutcome, type SessionContext, type StatementDecision } from './session.js';
@@ -49,6 +50,7 @@ export interface GatewayOptions {
   isLoginSessionActive(id: string): Promise<boolean>;
   /** why this identity or task is locked, or undefined */
   lockFor(identity: string, taskId: string, taskReason?: string): string | undefined;
+  /** one statement by the identity's rules (the session adds review-by-effect, names, masking: policy decideStatements) */
   decide(ctx: SessionContext, stmt: AnalyzedStatement): StatementDecision;
   /** what the session's roles impose: forced settings, the task's data budget, how long a held statement waits.
    *  Throws (e.g. a trait a setting needs is missing) to refuse the session. */
@@ -57,7 +59,12 @@ export interface GatewayOptions {
   review(ctx: SessionContext, held: HeldStatement, timeoutMs: number, onHeld?: (requestId: string) => void): Promise<ReviewOutcome>;
   /** caps and deadline for connections whose certificate has not opened a session yet */
   unauthenticated?: AdmissionLimits;
+  /** the largest frontend message a session may send (its length word); default PostgreSQL's 1 GiB - 1 */
+  maxMessageBytes?: number;
   log?: GatewayLogger;
+  /** this gateway's id, kept in its data dir: db.session.start carries it, so that the next start of the same
+   *  gateway can close in the audit the sessions a crash left open (server/open-sessions.ts) */
+  instance?: string;
 }
 
 export interface SessionPolicy {
@@ -74,7 +81,7 @@ export interface SessionPolicy {
 
 const NEWEST_MINOR = 2;
 /** What the server config defaults to as well; see README "Limits" for why. */
-export const DEFAULT_GATEWAY_ADMISSION: AdmissionLimits = { total: 1000, perAddress: 64, timeoutMs: 15_000 };
+export const DEFAULT_GATEWAY_ADMISSION: AdmissionLimits = { total: 1000, perAddress: 64, timeoutMs: 60_000 };
 // Startup parameters passed on to PostgreSQL; the rest are dropped (user, database and application_name are
 // set by the gateway; `options` and `replication` are refused in authorize).
 const PASSED_PARAMS = new Set(['client_encoding', 'datestyle', 'timezone', 'intervalstyle', 'extra_float_digits', 'lc_monetary', 'lc_numeric', 'lc_time', 'bytea_output']);
@@ -98,6 +105,8 @@ export class Gateway {
   /** each held ticket by the connection's four-tuple, which the raw socket and its TLS socket share */
   private readonly tickets = new Map<string, AdmissionTicket>();
   private readonly startupTimeoutMs: number;
+  /** set by close(): events that could not be written are no longer retried (the next start closes their sessions) */
+  private closing = false;
 
   constructor(private readonly opts: GatewayOptions) {
     const limits = opts.unauthenticated ?? DEFAULT_GATEWAY_ADMISSION;
@@ -137,6 +146,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     for (const s of this.sessions) s.terminate(SqlState.ADMIN_SHUTDOWN, 'the agentdb gateway is shutting down');
     for (const s of this.pending) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -182,14 +192,14 @@ export class Gateway {
           raw.off('data', onData);
           if (pkt.kind === 'ssl') {
             // Bytes sent after SSLRequest but before the handshake would be read as if encrypted (CVE-2021-23214).
-            if (reader.takeRemainder().length > 0) throw new GatewayError('AGENTDB_ERR_GATEWAY_PROTOCOL', 'unexpected data after SSLRequest', SqlState.PROTOCOL_VIOLATION);
+            if (reader.takeRemainder().length > 0) throw new GatewayError(GatewayErrorCode.PROTOCOL, 'unexpected data after SSLRequest', SqlState.PROTOCOL_VIOLATION);
             raw.write(SSL_ACCEPT);
             this.upgrade(raw, false);
           } else if (pkt.kind === 'cancel') {
             this.cancel(pkt);
             raw.destroy();
           } else {
-            this.refuse(raw, new GatewayError('AGENTDB_ERR_GATEWAY_TLS_REQUIRED', 'the agentdb gateway requires TLS with a task certificate', SqlState.INVALID_AUTHORIZATION, undefined,
+            this.refuse(raw, new GatewayError(GatewayErrorCode.TLS_REQUIRED, 'the agentdb gateway requires TLS with a task certificate', SqlState.INVALID_AUTHORIZATION, undefined,
               'Connect through `agentdb proxy --db NAME`, or with sslmode=require and the sslcert/sslkey it prints.'));
           }
           return;
@@ -219,7 +229,7 @@ export class Gateway {
     // got through it. PostgreSQL 17 refuses direct TLS without ALPN "postgresql" (it keeps cross-protocol
     // attacks from other TLS services out); so must we.
     if (direct && secure.alpnProtocol !== 'postgresql') {
-      this.refuse(secure, new GatewayError('AGENTDB_ERR_GATEWAY_PROTOCOL', 'direct TLS connection without ALPN protocol "postgresql": use sslnegotiation=direct only with a client that sends it, or sslnegotiation=postgres', SqlState.PROTOCOL_VIOLATION));
+      this.refuse(secure, new GatewayError(GatewayErrorCode.PROTOCOL, 'direct TLS connection without ALPN protocol "postgresql": use sslnegotiation=direct only with a client that sends it, or sslnegotiation=postgres', SqlState.PROTOCOL_VIOLATION));
       return;
     }
     this.readStartup(secure);
@@ -238,8 +248,8 @@ export class Gateway {
           secure.destroy();
           return;
         }
-        if (pkt.kind !== 'startup') throw new GatewayError('AGENTDB_ERR_GATEWAY_PROTOCOL', `unexpected ${pkt.kind} request inside TLS`, SqlState.PROTOCOL_VIOLATION);
-        if (pkt.major !== 3) throw new GatewayError('AGENTDB_ERR_GATEWAY_PROTOCOL', `unsupported frontend protocol ${pkt.major}.${pkt.minor}: server supports 3.0 to 3.${NEWEST_MINOR}`, SqlState.FEATURE_NOT_SUPPORTED);
+        if (pkt.kind !== 'startup') throw new GatewayError(GatewayErrorCode.PROTOCOL, `unexpected ${pkt.kind} request inside TLS`, SqlState.PROTOCOL_VIOLATION);
+        if (pkt.major !== 3) throw new GatewayError(GatewayErrorCode.PROTOCOL, `unsupported frontend protocol ${pkt.major}.${pkt.minor}: server supports 3.0 to 3.${NEWEST_MINOR}`, SqlState.FEATURE_NOT_SUPPORTED);
       } catch (err) {
         this.refuse(secure, asGatewayError(err));
         return;
@@ -288,7 +298,7 @@ export class Gateway {
     } catch (err) {
       const message = `your roles cannot open this session: ${(err as Error).message}`;
       await this.audit([{ type: 'db.session.denied', identity: ctx.identity, task: ctx.task, db: ctx.db, client, message }]).catch(() => undefined);
-      throw new GatewayError('AGENTDB_ERR_GATEWAY_POLICY', message);
+      throw new GatewayError(GatewayErrorCode.POLICY, message);
     }
     const dbConfig = this.opts.databases[p.db.service]!;
     const params: Record<string, string> = {};
@@ -305,7 +315,7 @@ export class Gateway {
     try {
       // The user `auto` is a role made now for this identity and role set (provisioning.ts); any other is a held credential.
       if (user === PROVISIONED_USER) {
-        if (!dbConfig.provisioner || !policy.provision) throw new GatewayError('AGENTDB_ERR_GATEWAY_PROVISION_PLAN', `none of your roles says how to provision database user "${user}" on "${p.db.service}"`);
+        if (!dbConfig.provisioner || !policy.provision) throw new GatewayError(GatewayErrorCode.PROVISION_PLAN, `none of your roles says how to provision database user "${user}" on "${p.db.service}"`);
         lease = await dbConfig.provisioner.acquire(cert.subject, policy.provision, cert.notAfter);
         ctx.db.user = lease.user;
       }
@@ -325,7 +335,7 @@ export class Gateway {
       lease?.release();
       const message = `${cert.subject} (task ${p.task.id}) is ${lockedMeanwhile}`;
       await this.audit([{ type: 'db.session.denied', identity: ctx.identity, task: ctx.task, db: ctx.db, client, message }]).catch(() => undefined);
-      throw new GatewayError('AGENTDB_ERR_GATEWAY_LOCKED', message);
+      throw new GatewayError(GatewayErrorCode.LOCKED, message);
     }
     const minor = Math.min(wanted, backend.minor);
     // The effect probe logs in as the session did (same user, startup parameters, forced settings): it sees the rows the session would.
@@ -344,7 +354,7 @@ export class Gateway {
       lease?.release();
       return;
     }
-    await this.audit([{ type: 'db.session.start', sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, details: { protocol: `3.${minor}`, certSerial: cert.serial, expiresAt: cert.notAfter.toISOString() } }]);
+    await this.audit([{ type: 'db.session.start', sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, details: { protocol: `3.${minor}`, certSerial: cert.serial, expiresAt: cert.notAfter.toISOString(), ...(this.opts.instance ? { gateway: this.opts.instance } : {}) } }]);
 
     const cancelBackend = () => void sendBackendCancel(dbConfig.target, backend.pid, backend.secret, cancelRequest).catch(() => undefined);
     let session: GatewaySession | undefined;
@@ -361,9 +371,12 @@ export class Gateway {
       audit: this.opts.audit,
       recording,
       decide: this.opts.decide,
+      // Review-by-effect: the session's decision holds writes the rules allow, and the review counts their rows first.
+      ...(policy.rowsOver !== undefined ? { rowsOver: policy.rowsOver } : {}),
       // Writes held for the rows they would change are counted on a connection of their own first (effect-probe.ts).
       review: (c, held, onHeld) => reviewByEffect(held, policy.rowsOver, probe, (h) => this.opts.review(c, h, policy.reviewTimeoutMs, onHeld)),
       cancelBackend,
+      ...(this.opts.maxMessageBytes ? { maxMessageBytes: this.opts.maxMessageBytes } : {}),
       ...(budget ? { budget } : {}),
       ...(masking ? { masking } : {}),
       onEnd: (s) => {
@@ -371,7 +384,7 @@ export class Gateway {
         lease?.release();
         this.sessions.delete(s);
         const ms = Date.now() - s.startedAt;
-        void this.audit([{ type: 'db.session.end', sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, result: { rows: s.totals.rows, bytes: s.totals.bytes, ms }, message: s.endReason, details: { statements: s.totals.statements, denied: s.totals.denied } }]).catch(() => undefined);
+        this.auditUntilWritten([{ type: 'db.session.end', sid, identity: ctx.identity, task: ctx.task, db: ctx.db, client, result: { rows: s.totals.rows, bytes: s.totals.bytes, ms }, message: s.endReason, details: { statements: s.totals.statements, denied: s.totals.denied, endedAt: new Date().toISOString() } }]);
         void recording.end({ endedAt: new Date().toISOString(), reason: s.endReason }).catch(() => undefined);
       },
     });
@@ -436,6 +449,16 @@ export class Gateway {
     return this.opts.audit.write(events);
   }
 
+  /**
+   * A session's end must reach the log even when it ended because the log could not be written (disk full): it is
+   * written again, backing off to every 30 s, until it lands or the gateway closes (details.endedAt keeps when).
+   */
+  private auditUntilWritten(events: AuditEventInput[], retryMs = 1000): void {
+    this.audit(events).catch(() => {
+      if (!this.closing) setTimeout(() => this.auditUntilWritten(events, Math.min(retryMs * 2, 30_000)), retryMs).unref();
+    });
+  }
+
   private cancel(pkt: Extract<StartupPacket, { kind: 'cancel' }>): void {
     this.cancels.cancel(pkt.pid, pkt.secret);
   }
@@ -461,7 +484,7 @@ export class Gateway {
 
   private refuse(socket: net.Socket, err: GatewayError): void {
     if (socket.destroyed) return;
-    socket.end(errorResponse({ severity: 'FATAL', code: err.sqlState, message: err.message, ...(err.detail ? { detail: err.detail } : {}), ...(err.hint ? { hint: err.hint } : {}) }));
+    socket.end(errorResponseOf(err, 'FATAL'));
     setTimeout(() => socket.destroy(), 1000).unref();
   }
 }
@@ -469,5 +492,5 @@ export class Gateway {
 function asGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
   const e = err as { message?: string; sqlState?: string };
-  return new GatewayError('AGENTDB_ERR_GATEWAY_PROTOCOL', e?.message ?? String(err), e?.sqlState ?? SqlState.PROTOCOL_VIOLATION);
+  return new GatewayError(GatewayErrorCode.PROTOCOL, e?.message ?? String(err), e?.sqlState ?? SqlState.PROTOCOL_VIOLATION);
 }

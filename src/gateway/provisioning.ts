@@ -15,7 +15,7 @@ import pg from 'pg';
 import { SqlState, scramSecret } from '../pgwire/index.js';
 import type { ProvisionPlan } from '../policy/index.js';
 import type { BackendTarget } from './backend.js';
-import { GatewayError } from './errors.js';
+import { GatewayError, GatewayErrorCode } from './errors.js';
 
 /** Every provisioned role's name starts with this. */
 export const PROVISIONED_PREFIX = 'agentdb:';
@@ -115,14 +115,14 @@ function provisionError(name: string, err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
   const e = err as { code?: string; message?: string };
   const why = e.message ?? String(err);
-  if (e.code === '42501') {
-    return new GatewayError('AGENTDB_ERR_GATEWAY_PROVISION_PRIVILEGE', `the gateway could not provision database user "${name}": ${why}`, SqlState.INSUFFICIENT_PRIVILEGE, undefined,
+  if (e.code === SqlState.INSUFFICIENT_PRIVILEGE) {
+    return new GatewayError(GatewayErrorCode.PROVISION_PRIVILEGE, `the gateway could not provision database user "${name}": ${why}`, undefined, undefined,
       'The admin user of this database needs CREATEROLE, ADMIN OPTION on the roles it grants and pg_signal_backend (README "Provisioned database users").');
   }
   if (!e.code || /^(08|57P|53)/.test(e.code)) {
-    return new GatewayError('AGENTDB_ERR_GATEWAY_PROVISION_UNAVAILABLE', `the gateway could not provision database user "${name}": database unavailable (${why})`, SqlState.CONNECTION_FAILURE);
+    return new GatewayError(GatewayErrorCode.PROVISION_UNAVAILABLE, `the gateway could not provision database user "${name}": database unavailable (${why})`);
   }
-  return new GatewayError('AGENTDB_ERR_GATEWAY_PROVISION', `the gateway could not provision database user "${name}": ${why}`, e.code);
+  return new GatewayError(GatewayErrorCode.PROVISION, `the gateway could not provision database user "${name}": ${why}`, e.code);
 }
 
 function sslOptions(target: BackendTarget): pg.ClientConfig['ssl'] {
@@ -300,7 +300,7 @@ export class Provisioner {
     if (r.rowCount === 0) return undefined;
     const m = parseMarker(r.rows[0]!.comment);
     if (!m || m.scope !== this.scope) {
-      throw new GatewayError('AGENTDB_ERR_GATEWAY_PROVISION_COLLISION', `database role "${name}" exists and was not made by this agentdb gateway; it is left alone`, '42710', undefined,
+      throw new GatewayError(GatewayErrorCode.PROVISION_COLLISION, `database role "${name}" exists and was not made by this agentdb gateway; it is left alone`, undefined, undefined,
         'Rename or drop that role, or change databases.<service>.admin.scope.');
     }
     return m;

@@ -6,7 +6,7 @@ import {
   CopyOutRewriter, buildColumnPlan, buildCopyPlan, compileRowPlan, maskParameterValue, maskReport, maskingDenial, readsMasked, redactAllLiterals, redactForAudit,
   redactParams, redactQueryForAudit, rewriteDataRow, rewriteNotification, type ColumnPlan, type MaskedReads, type MaskFlow, type MaskingPolicy, type RowPlan,
 } from '../masking/index.js';
-import { parameterStatus, readParameterStatus, readReportFields, reportMessage, type FieldDescription } from '../pgwire/index.js';
+import { BackendType, parameterStatus, readParameterStatus, readReportFields, reportMessage, type FieldDescription } from '../pgwire/index.js';
 import type { CatalogCache } from './catalog.js';
 
 /** A result's columns as masking needs them, attached to the statement, portal or simple query that produces it. */
@@ -222,14 +222,16 @@ export class SessionMasking {
    * (all but severity, SQLSTATE and position) when its statement read masked data, else scanned by the
    * detectors. `rewritten` is set when the message changed; code and message are what is left of the report.
    */
-  report(buf: Buffer, off: number, len: number, withhold: MaskedReads): { code: string; message: string; rewritten?: Buffer } {
+  report(buf: Buffer, off: number, len: number, withhold: MaskedReads): { severity: string; code: string; message: string; rewritten?: Buffer } {
     const fields = readReportFields(buf, off, len);
-    const isError = buf[off] === 0x45;
+    const isError = buf[off] === BackendType.ErrorResponse;
     const masked = maskReport(fields, this.policy, withhold, isError);
     const kept = masked ?? fields;
+    // V is never localized; S is, and is all a server before 9.6 sends.
+    const severity = (kept.find((f) => f.code === 'V') ?? kept.find((f) => f.code === 'S'))?.value ?? '';
     const code = kept.find((f) => f.code === 'C')?.value ?? '';
     const message = kept.find((f) => f.code === 'M')?.value ?? '';
-    return masked ? { code, message, rewritten: reportMessage(isError ? 'E' : 'N', masked) } : { code, message };
+    return masked ? { severity, code, message, rewritten: reportMessage(isError ? 'E' : 'N', masked) } : { severity, code, message };
   }
 
   /**

@@ -2,7 +2,7 @@
 // plane, which receives the resulting JWT and verifies it (OidcLogin.verifyAccessToken).
 import * as oidc from 'openid-client';
 import { discoverIssuer } from './discovery.js';
-import { IdentityError } from './errors.js';
+import { IdentityError, IdentityErrorCode } from './errors.js';
 import { describeError, oauthErrorCode } from './oidc-errors.js';
 
 export interface ClientCredentialsOptions {
@@ -16,10 +16,10 @@ export interface ClientCredentialsOptions {
 /** Runs the client credentials grant and returns the access token (a JWT for `audience`). */
 export async function clientCredentialsToken(opts: ClientCredentialsOptions): Promise<string> {
   if (typeof opts.clientSecret !== 'string' || opts.clientSecret === '') {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_CLIENT_INVALID', `no client secret given for client "${opts.clientId}"`);
+    throw new IdentityError(IdentityErrorCode.CLIENT_INVALID, `no client secret given for client "${opts.clientId}"`);
   }
   if (typeof opts.audience !== 'string' || opts.audience === '') {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_AUDIENCE_MISSING', 'an audience (the control plane\'s token audience) is required');
+    throw new IdentityError(IdentityErrorCode.AUDIENCE_MISSING, 'an audience (the control plane\'s token audience) is required');
   }
   const config = await discoverIssuer(opts);
   let tokens: Awaited<ReturnType<typeof oidc.clientCredentialsGrant>>;
@@ -29,12 +29,12 @@ export async function clientCredentialsToken(opts: ClientCredentialsOptions): Pr
     const code = oauthErrorCode(err);
     const issuer = config.serverMetadata().issuer;
     if (code === 'invalid_client' || code === 'unauthorized_client') {
-      throw new IdentityError('AGENTDB_ERR_IDENTITY_CLIENT_AUTH', `${issuer} rejected the credentials of client "${opts.clientId}": ${describeError(err)}`, { cause: err });
+      throw new IdentityError(IdentityErrorCode.CLIENT_AUTH, `${issuer} rejected the credentials of client "${opts.clientId}": ${describeError(err)}`, { cause: err });
     }
     if (code === 'invalid_target') {
-      throw new IdentityError('AGENTDB_ERR_IDENTITY_AUDIENCE_UNKNOWN', `${issuer} does not issue tokens for audience "${opts.audience}": ${describeError(err)}`, { cause: err });
+      throw new IdentityError(IdentityErrorCode.AUDIENCE_UNKNOWN, `${issuer} does not issue tokens for audience "${opts.audience}": ${describeError(err)}`, { cause: err });
     }
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_REQUEST', `the token request to ${issuer} failed: ${describeError(err)}`, { cause: err });
+    throw new IdentityError(IdentityErrorCode.TOKEN_REQUEST, `the token request to ${issuer} failed: ${describeError(err)}`, { cause: err });
   }
   return tokens.access_token;
 }

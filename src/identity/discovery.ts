@@ -1,7 +1,7 @@
 // Discovery of an OpenID provider, shared by the control plane (device login, token verification)
 // and the CLI (client credentials), so both apply the same transport rule.
 import * as oidc from 'openid-client';
-import { IdentityError } from './errors.js';
+import { IdentityError, IdentityErrorCode } from './errors.js';
 import { describeError } from './oidc-errors.js';
 import { assertTransportAllowed, guardedFetch } from './transport.js';
 
@@ -14,7 +14,7 @@ export interface DiscoveryInput {
 export async function discoverIssuer(input: DiscoveryInput): Promise<oidc.Configuration> {
   const issuer = assertTransportAllowed(input.issuer, 'issuer');
   if (typeof input.clientId !== 'string' || input.clientId === '') {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_CLIENT_INVALID', `a client id is required for issuer ${issuer.href}`);
+    throw new IdentityError(IdentityErrorCode.CLIENT_INVALID, `a client id is required for issuer ${issuer.href}`);
   }
   const secret = input.clientSecret;
   try {
@@ -33,7 +33,7 @@ export async function discoverIssuer(input: DiscoveryInput): Promise<oidc.Config
   } catch (err) {
     if (err instanceof IdentityError) throw err;
     throw new IdentityError(
-      'AGENTDB_ERR_IDENTITY_DISCOVERY',
+      IdentityErrorCode.DISCOVERY,
       `could not read the OpenID configuration of ${issuer.href}: ${describeError(err)}`,
       { cause: err },
     );

@@ -2,7 +2,7 @@
 // the accepted algorithms, the clock leeway, the size bound, the remote key set, and one readable error
 // for each way jose can refuse a token.
 import { createRemoteJWKSet, customFetch, decodeJwt, errors as jose } from 'jose';
-import { IdentityError } from './errors.js';
+import { IdentityError, IdentityErrorCode } from './errors.js';
 import { describeError } from './oidc-errors.js';
 import { assertTransportAllowed, guardedFetch } from './transport.js';
 
@@ -18,7 +18,7 @@ export type KeySet = ReturnType<typeof createRemoteJWKSet>;
 /** Refuses anything that is not a compact JWS of sane size, before any parsing. */
 export function assertJwtShape(token: unknown): asserts token is string {
   if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_INVALID', 'the token is not a signed JWT (three base64url parts separated by dots, at most 32 KiB)');
+    throw new IdentityError(IdentityErrorCode.TOKEN_INVALID, 'the token is not a signed JWT (three base64url parts separated by dots, at most 32 KiB)');
   }
 }
 
@@ -32,9 +32,9 @@ export function unverifiedIssuer(token: unknown): string {
   try {
     iss = decodeJwt(token).iss;
   } catch (err) {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_INVALID', `the token is not a readable JWT: ${describeError(err)}`, { cause: err });
+    throw new IdentityError(IdentityErrorCode.TOKEN_INVALID, `the token is not a readable JWT: ${describeError(err)}`, { cause: err });
   }
-  if (typeof iss !== 'string' || iss === '') throw new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_ISSUER', 'the token names no issuer ("iss" claim)');
+  if (typeof iss !== 'string' || iss === '') throw new IdentityError(IdentityErrorCode.TOKEN_ISSUER, 'the token names no issuer ("iss" claim)');
   return iss;
 }
 
@@ -52,25 +52,25 @@ export function tokenError(err: unknown, issuer: string, audience?: string): Ide
   const opts = { cause: err };
   if (err instanceof jose.JWTExpired) {
     const exp = typeof err.payload.exp === 'number' ? ` at ${new Date(err.payload.exp * 1000).toISOString()}` : '';
-    return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_EXPIRED', `the token expired${exp}; get a new one`, opts);
+    return new IdentityError(IdentityErrorCode.TOKEN_EXPIRED, `the token expired${exp}; get a new one`, opts);
   }
   if (err instanceof jose.JWTClaimValidationFailed) {
     if (err.claim === 'aud') {
-      return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_AUDIENCE', `the token is for audience ${JSON.stringify(err.payload.aud)}, not "${audience}"`, opts);
+      return new IdentityError(IdentityErrorCode.TOKEN_AUDIENCE, `the token is for audience ${JSON.stringify(err.payload.aud)}, not "${audience}"`, opts);
     }
     if (err.claim === 'iss') {
-      return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_ISSUER', `the token is from issuer ${JSON.stringify(err.payload.iss)}, not ${issuer}`, opts);
+      return new IdentityError(IdentityErrorCode.TOKEN_ISSUER, `the token is from issuer ${JSON.stringify(err.payload.iss)}, not ${issuer}`, opts);
     }
-    return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_CLAIMS', `the token's "${err.claim}" claim is not acceptable: ${err.reason}`, opts);
+    return new IdentityError(IdentityErrorCode.TOKEN_CLAIMS, `the token's "${err.claim}" claim is not acceptable: ${err.reason}`, opts);
   }
   if (err instanceof jose.JWSSignatureVerificationFailed || err instanceof jose.JWKSNoMatchingKey || err instanceof jose.JWKSMultipleMatchingKeys) {
-    return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_SIGNATURE', `the token's signature does not verify with the published keys of ${issuer}`, opts);
+    return new IdentityError(IdentityErrorCode.TOKEN_SIGNATURE, `the token's signature does not verify with the published keys of ${issuer}`, opts);
   }
   if (err instanceof jose.JOSEAlgNotAllowed) {
-    return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_INVALID', `the token is signed with an algorithm that is not accepted (${ALGORITHMS.join(', ')})`, opts);
+    return new IdentityError(IdentityErrorCode.TOKEN_INVALID, `the token is signed with an algorithm that is not accepted (${ALGORITHMS.join(', ')})`, opts);
   }
   if (err instanceof jose.JWKSTimeout || err instanceof jose.JWKSInvalid || (err instanceof jose.JOSEError && err.code === 'ERR_JOSE_GENERIC') || err instanceof TypeError) {
-    return new IdentityError('AGENTDB_ERR_IDENTITY_JWKS_UNAVAILABLE', `could not fetch the signing keys of ${issuer}: ${describeError(err)}`, opts);
+    return new IdentityError(IdentityErrorCode.JWKS_UNAVAILABLE, `could not fetch the signing keys of ${issuer}: ${describeError(err)}`, opts);
   }
-  return new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_INVALID', `the token is not valid: ${describeError(err)}`, opts);
+  return new IdentityError(IdentityErrorCode.TOKEN_INVALID, `the token is not valid: ${describeError(err)}`, opts);
 }

@@ -1,7 +1,7 @@
 // Turns verified token claims into an agentdb identity. Everything here is default deny: an identity
 // that no role binding matches is refused, and a claim of an unexpected shape is an error rather than
 // something silently ignored.
-import { IdentityError } from './errors.js';
+import { IdentityError, IdentityErrorCode } from './errors.js';
 import { globMatch } from './glob.js';
 
 export type IdentityKind = 'human' | 'agent' | 'bot';
@@ -63,7 +63,7 @@ export function resolveIdentity(claims: Record<string, unknown>, mapping: Identi
       ? 'no role bindings are configured'
       : matched ? 'the matching role bindings grant no role' : 'no role binding matches it';
     throw new IdentityError(
-      'AGENTDB_ERR_IDENTITY_NO_ROLES',
+      IdentityErrorCode.NO_ROLES,
       `identity "${name}" (issuer ${issuer}) is not allowed: ${why}; claims tried: ${describeTried(mapping, valuesOf)}`,
     );
   }
@@ -74,7 +74,7 @@ export function resolveIdentity(claims: Record<string, unknown>, mapping: Identi
 function requiredString(claims: Record<string, unknown>, claim: string): string {
   const value = claims[claim];
   if (typeof value !== 'string' || value === '') {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_CLAIMS_INVALID', `the token has no "${claim}" claim (a non-empty string is required)`);
+    throw new IdentityError(IdentityErrorCode.CLAIMS_INVALID, `the token has no "${claim}" claim (a non-empty string is required)`);
   }
   return value;
 }
@@ -85,7 +85,7 @@ function nameOf(claims: Record<string, unknown>, nameClaims: string[]): string {
     if (typeof value === 'string' && value.trim() !== '') return value;
   }
   throw new IdentityError(
-    'AGENTDB_ERR_IDENTITY_NO_NAME',
+    IdentityErrorCode.NO_NAME,
     `the token carries none of the claims used for the identity name (${nameClaims.join(', ') || 'none configured'})`,
   );
 }
@@ -113,7 +113,7 @@ function claimValues(claims: Record<string, unknown>, claim: string): string[] {
   if (isScalar(value)) return [String(value)];
   if (Array.isArray(value) && value.every(isScalar)) return value.map(String);
   throw new IdentityError(
-    'AGENTDB_ERR_IDENTITY_CLAIMS_INVALID',
+    IdentityErrorCode.CLAIMS_INVALID,
     `the "${claim}" claim must be a string or an array of strings, got ${Array.isArray(value) ? 'an array with non-string elements' : typeof value}`,
   );
 }

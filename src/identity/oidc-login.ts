@@ -6,7 +6,7 @@ import { jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { Demand } from './demand.js';
 import { discoverIssuer } from './discovery.js';
-import { IdentityError } from './errors.js';
+import { IdentityError, IdentityErrorCode } from './errors.js';
 import { describeError, oauthErrorCode } from './oidc-errors.js';
 import { ALGORITHMS, CLOCK_TOLERANCE_S, assertJwtShape, remoteKeySet, tokenError, type KeySet } from './jwt.js';
 
@@ -31,6 +31,13 @@ export interface DeviceLogin {
   watch(): () => void;
   /** Stops polling; `result` then rejects with AGENTDB_ERR_IDENTITY_LOGIN_CANCELLED. */
   cancel(): void;
+}
+
+/** What one browser sign-in's callback must match: PKCE verifier, state and nonce (all random per sign-in). */
+export interface BrowserLoginChecks {
+  verifier: string;
+  state: string;
+  nonce: string;
 }
 
 export interface DeviceLoginOptions {
@@ -60,12 +67,12 @@ export class OidcLogin {
   /** Fetches the issuer's metadata (plain http only for loopback issuers). */
   static async discover(settings: OidcProviderSettings): Promise<OidcLogin> {
     if (typeof settings.audience !== 'string' || settings.audience === '') {
-      throw new IdentityError('AGENTDB_ERR_IDENTITY_AUDIENCE_MISSING', `an expected token audience is required for issuer ${settings.issuer}`);
+      throw new IdentityError(IdentityErrorCode.AUDIENCE_MISSING, `an expected token audience is required for issuer ${settings.issuer}`);
     }
     const config = await discoverIssuer(settings);
     const { jwks_uri: jwksUri, issuer } = config.serverMetadata();
     if (!jwksUri) {
-      throw new IdentityError('AGENTDB_ERR_IDENTITY_DISCOVERY', `the OpenID configuration of ${issuer} names no jwks_uri, so its tokens cannot be verified`);
+      throw new IdentityError(IdentityErrorCode.DISCOVERY, `the OpenID configuration of ${issuer} names no jwks_uri, so its tokens cannot be verified`);
     }
     // ID tokens come straight from the token endpoint, which TLS would vouch for; checking their
     // signature as well keeps the http development IdP to the same standard.
@@ -83,7 +90,7 @@ export class OidcLogin {
       started = await oidc.initiateDeviceAuthorization(this.#config, { scope: this.#scopes().join(' ') });
     } catch (err) {
       throw new IdentityError(
-        'AGENTDB_ERR_IDENTITY_DEVICE_START',
+        IdentityErrorCode.DEVICE_START,
         `the identity provider ${this.issuer} did not start a device login: ${describeError(err)}`,
         { cause: err },
       );
@@ -140,9 +147,48 @@ export class OidcLogin {
     } catch (err) {
       throw deviceError(err, stop.aborted, expiry.aborted, this.issuer);
     }
+    return this.#claimsOf(tokens);
+  }
+
+  /**
+   * Starts a browser sign-in (authorization code with PKCE, RFC 7636): the IdP's URL to send the person to, and the
+   * values the callback must check, which the caller keeps for that one browser.
+   */
+  async startBrowserLogin(redirectUri: string): Promise<{ url: string; checks: BrowserLoginChecks }> {
+    const checks = { verifier: oidc.randomPKCECodeVerifier(), state: oidc.randomState(), nonce: oidc.randomNonce() };
+    const url = oidc.buildAuthorizationUrl(this.#config, {
+      redirect_uri: redirectUri,
+      scope: this.#scopes().join(' '),
+      code_challenge: await oidc.calculatePKCECodeChallenge(checks.verifier),
+      code_challenge_method: 'S256',
+      state: checks.state,
+      nonce: checks.nonce,
+    });
+    return { url: url.href, checks };
+  }
+
+  /** Finishes a browser sign-in at the callback URL: the code is exchanged, state, nonce and PKCE checked; returns claims as a device login does. */
+  async finishBrowserLogin(callbackUrl: URL, checks: BrowserLoginChecks): Promise<Record<string, unknown>> {
+    let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+    try {
+      tokens = await oidc.authorizationCodeGrant(this.#config, callbackUrl, {
+        pkceCodeVerifier: checks.verifier,
+        expectedState: checks.state,
+        expectedNonce: checks.nonce,
+        idTokenExpected: true,
+      });
+    } catch (err) {
+      const code = oauthErrorCode(err) === 'access_denied' ? IdentityErrorCode.LOGIN_DENIED : IdentityErrorCode.LOGIN_FAILED;
+      throw new IdentityError(code, `the sign-in at ${this.issuer} failed: ${describeError(err)}`, { cause: err });
+    }
+    return this.#claimsOf(tokens);
+  }
+
+  /** The verified ID token's claims merged with userinfo. */
+  async #claimsOf(tokens: Awaited<ReturnType<typeof oidc.genericGrantRequest>>): Promise<Record<string, unknown>> {
     const idToken = tokens.claims();
     if (!idToken) {
-      throw new IdentityError('AGENTDB_ERR_IDENTITY_NO_ID_TOKEN', `the identity provider ${this.issuer} finished the login without an ID token`);
+      throw new IdentityError(IdentityErrorCode.NO_ID_TOKEN, `the identity provider ${this.issuer} finished the login without an ID token`);
     }
     // A conformant IdP puts scope claims (email, groups, ...) only in userinfo when it also issues an
     // access token, so ask there too; the verified ID token wins on any claim both carry.
@@ -151,7 +197,7 @@ export class OidcLogin {
       try {
         userinfo = await oidc.fetchUserInfo(this.#config, tokens.access_token, idToken.sub);
       } catch (err) {
-        throw new IdentityError('AGENTDB_ERR_IDENTITY_USERINFO', `could not read userinfo from ${this.issuer}: ${describeError(err)}`, { cause: err });
+        throw new IdentityError(IdentityErrorCode.USERINFO, `could not read userinfo from ${this.issuer}: ${describeError(err)}`, { cause: err });
       }
     }
     return { ...userinfo, ...idToken };
@@ -183,13 +229,13 @@ export class OidcLogin {
 }
 
 function deviceError(err: unknown, cancelled: boolean, expired: boolean, issuer: string): IdentityError {
-  if (cancelled) return new IdentityError('AGENTDB_ERR_IDENTITY_LOGIN_CANCELLED', 'the device login was cancelled', { cause: err });
+  if (cancelled) return new IdentityError(IdentityErrorCode.LOGIN_CANCELLED, 'the device login was cancelled', { cause: err });
   const code = oauthErrorCode(err);
   if (expired || code === 'expired_token') {
-    return new IdentityError('AGENTDB_ERR_IDENTITY_LOGIN_EXPIRED', 'the device login expired before it was completed; run the login again', { cause: err });
+    return new IdentityError(IdentityErrorCode.LOGIN_EXPIRED, 'the device login expired before it was completed; run the login again', { cause: err });
   }
   if (code === 'access_denied') {
-    return new IdentityError('AGENTDB_ERR_IDENTITY_LOGIN_DENIED', `the sign-in was denied at ${issuer}: ${describeError(err)}`, { cause: err });
+    return new IdentityError(IdentityErrorCode.LOGIN_DENIED, `the sign-in was denied at ${issuer}: ${describeError(err)}`, { cause: err });
   }
-  return new IdentityError('AGENTDB_ERR_IDENTITY_LOGIN_FAILED', `the device login at ${issuer} failed: ${describeError(err)}`, { cause: err });
+  return new IdentityError(IdentityErrorCode.LOGIN_FAILED, `the device login at ${issuer} failed: ${describeError(err)}`, { cause: err });
 }

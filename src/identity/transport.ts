@@ -4,7 +4,7 @@
 // traffic never leaves the host, and running a local IdP with a trusted TLS certificate would make
 // the demo much harder to start for no security gain.
 import { isIP } from 'node:net';
-import { IdentityError } from './errors.js';
+import { IdentityError, IdentityErrorCode } from './errors.js';
 
 /** 127.0.0.0/8, ::1 and localhost. URL hostnames arrive with IPv6 in brackets. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -21,17 +21,17 @@ export function assertTransportAllowed(url: string | URL, what: string): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_ISSUER_INVALID', `${what} "${String(url)}" is not a URL`);
+    throw new IdentityError(IdentityErrorCode.ISSUER_INVALID, `${what} "${String(url)}" is not a URL`);
   }
   if (parsed.protocol === 'https:') return parsed;
   if (parsed.protocol === 'http:') {
     if (isLoopbackHost(parsed.hostname)) return parsed;
     throw new IdentityError(
-      'AGENTDB_ERR_IDENTITY_INSECURE_ISSUER',
+      IdentityErrorCode.INSECURE_ISSUER,
       `${what} ${parsed.origin} uses plain http on a non-loopback host; use https (http is allowed only for 127.0.0.1, ::1 or localhost)`,
     );
   }
-  throw new IdentityError('AGENTDB_ERR_IDENTITY_ISSUER_INVALID', `${what} "${parsed.href}" must be an https URL`);
+  throw new IdentityError(IdentityErrorCode.ISSUER_INVALID, `${what} "${parsed.href}" must be an https URL`);
 }
 
 /**

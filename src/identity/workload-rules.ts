@@ -2,7 +2,7 @@
 // whose rules (audience, then each claim rule) all hold names the bot and its roles. Default deny: a token no
 // entry accepts is refused with the first failing rule of the entry it came closest to, so whoever set up
 // the pipeline sees which claim to fix. Pure: the signature, issuer and lifetime were checked before.
-import { IdentityError } from './errors.js';
+import { IdentityError, IdentityErrorCode } from './errors.js';
 import { globMatch } from './glob.js';
 import type { Identity } from './mapping.js';
 
@@ -28,7 +28,7 @@ const PLACEHOLDER = /\{\{\s*([^{}\s]+)\s*\}\}/g;
 export function templateClaims(template: string): string[] {
   const claims = [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!);
   if (/[{}]/.test(template.replace(PLACEHOLDER, ''))) {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_WORKLOAD_TEMPLATE', `identity template "${template}" has a brace outside {{claim}}`);
+    throw new IdentityError(IdentityErrorCode.WORKLOAD_TEMPLATE, `identity template "${template}" has a brace outside {{claim}}`);
   }
   return claims;
 }
@@ -38,7 +38,7 @@ export function identifyWorkload(claims: Record<string, unknown>, entries: reado
   const iss = claims.iss;
   const mine = entries.map((entry, index) => ({ entry, index })).filter(({ entry }) => entry.issuer === iss);
   if (mine.length === 0) {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_ISSUER', `issuer ${JSON.stringify(iss)} is not listed under auth.workload`);
+    throw new IdentityError(IdentityErrorCode.TOKEN_ISSUER, `issuer ${JSON.stringify(iss)} is not listed under auth.workload`);
   }
   let closest: { index: number; entry: WorkloadEntry; passed: number; failure: Failure } | undefined;
   for (const { entry, index } of mine) {
@@ -53,7 +53,7 @@ export function identifyWorkload(claims: Record<string, unknown>, entries: reado
 }
 
 interface Failure {
-  code: 'AGENTDB_ERR_IDENTITY_TOKEN_AUDIENCE' | 'AGENTDB_ERR_IDENTITY_WORKLOAD_CLAIM';
+  code: typeof IdentityErrorCode.TOKEN_AUDIENCE | typeof IdentityErrorCode.WORKLOAD_CLAIM;
   message: string;
 }
 type Rule = (claims: Record<string, unknown>) => Failure | undefined;
@@ -62,7 +62,7 @@ function rulesOf(entry: WorkloadEntry): Rule[] {
   const audience: Rule = (claims) => {
     const aud = claims.aud;
     if (aud === entry.audience || (Array.isArray(aud) && aud.includes(entry.audience))) return undefined;
-    return { code: 'AGENTDB_ERR_IDENTITY_TOKEN_AUDIENCE', message: `the token's audience is ${describe(aud)}, the rule for ${entry.issuer} wants "${entry.audience}"` };
+    return { code: IdentityErrorCode.TOKEN_AUDIENCE, message: `the token's audience is ${describe(aud)}, the rule for ${entry.issuer} wants "${entry.audience}"` };
   };
   const claimRules = Object.entries(entry.match).map(([claim, wanted]): Rule => {
     const patterns = typeof wanted === 'string' ? [wanted] : wanted;
@@ -70,7 +70,7 @@ function rulesOf(entry: WorkloadEntry): Rule[] {
       const value = scalarClaim(claims, claim);
       if (value !== undefined && patterns.some((p) => globMatch(p, value))) return undefined;
       const wants = patterns.length === 1 ? JSON.stringify(patterns[0]) : `one of ${patterns.map((p) => JSON.stringify(p)).join(', ')}`;
-      return { code: 'AGENTDB_ERR_IDENTITY_WORKLOAD_CLAIM', message: `claim ${claim} is ${describe(claims[claim])}, the rule for ${entry.issuer} wants ${wants}` };
+      return { code: IdentityErrorCode.WORKLOAD_CLAIM, message: `claim ${claim} is ${describe(claims[claim])}, the rule for ${entry.issuer} wants ${wants}` };
     };
   });
   return [audience, ...claimRules];
@@ -78,7 +78,7 @@ function rulesOf(entry: WorkloadEntry): Rule[] {
 
 function identityOf(claims: Record<string, unknown>, entry: WorkloadEntry, index: number): Identity {
   const subject = scalarClaim(claims, 'sub');
-  if (!subject) throw new IdentityError('AGENTDB_ERR_IDENTITY_CLAIMS_INVALID', 'the token has no "sub" claim (a non-empty string is required)');
+  if (!subject) throw new IdentityError(IdentityErrorCode.CLAIMS_INVALID, 'the token has no "sub" claim (a non-empty string is required)');
   const render = (template: string, what: string) => renderTemplate(claims, template, `${what} of auth.workload.${index}`);
   const traits: Record<string, string[]> = {};
   for (const [trait, values] of Object.entries(entry.traits ?? {})) {
@@ -90,13 +90,13 @@ function identityOf(claims: Record<string, unknown>, entry: WorkloadEntry, index
 function renderTemplate(claims: Record<string, unknown>, template: string, what: string): string {
   const text = template.replace(PLACEHOLDER, (_, claim: string) => {
     const value = scalarClaim(claims, claim);
-    if (!value) throw new IdentityError('AGENTDB_ERR_IDENTITY_NO_NAME', `${what} ("${template}") reads claim ${claim}, which the token does not carry`);
+    if (!value) throw new IdentityError(IdentityErrorCode.NO_NAME, `${what} ("${template}") reads claim ${claim}, which the token does not carry`);
     return value;
   });
   // Claim values are the CI system's data: keep control characters out of names that reach logs and certificates.
   // eslint-disable-next-line no-control-regex
   if (text.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(text)) {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_NO_NAME', `${what} made a value longer than ${MAX_NAME_LENGTH} characters or with control characters`);
+    throw new IdentityError(IdentityErrorCode.NO_NAME, `${what} made a value longer than ${MAX_NAME_LENGTH} characters or with control characters`);
   }
   return text;
 }

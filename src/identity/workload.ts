@@ -3,7 +3,7 @@
 // discovery document; a token from an issuer not listed is refused before anything is fetched, so a
 // token cannot make the control plane talk to a host of its choosing.
 import { jwtVerify } from 'jose';
-import { IdentityError } from './errors.js';
+import { IdentityError, IdentityErrorCode } from './errors.js';
 import { ALGORITHMS, CLOCK_TOLERANCE_S, remoteKeySet, tokenError, unverifiedIssuer, type KeySet } from './jwt.js';
 import type { Identity } from './mapping.js';
 import { describeError } from './oidc-errors.js';
@@ -50,13 +50,13 @@ export class WorkloadIssuers {
    */
   async verify(token: string): Promise<Record<string, unknown>> {
     const iss = unverifiedIssuer(token);
-    if (!this.lists(iss)) throw new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_ISSUER', `issuer ${JSON.stringify(iss)} is not listed under auth.workload`);
+    if (!this.lists(iss)) throw new IdentityError(IdentityErrorCode.TOKEN_ISSUER, `issuer ${JSON.stringify(iss)} is not listed under auth.workload`);
     const keys = await this.#keys(iss);
     try {
       const { payload } = await jwtVerify(token, keys, { issuer: iss, algorithms: ALGORITHMS, requiredClaims: ['exp', 'iat'], clockTolerance: CLOCK_TOLERANCE_S });
       // jose accepts an iat in the future; a token minted "later" is a clock problem or a forgery either way.
       if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) {
-        throw new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_CLAIMS', `the token's "iat" claim is in the future (${new Date(payload.iat * 1000).toISOString()})`);
+        throw new IdentityError(IdentityErrorCode.TOKEN_CLAIMS, `the token's "iat" claim is in the future (${new Date(payload.iat * 1000).toISOString()})`);
       }
       return { ...payload };
     } catch (err) {
@@ -92,14 +92,14 @@ async function discoverKeys(issuer: string): Promise<KeySet> {
     if (text.length > MAX_DISCOVERY_BYTES) throw new Error(`the document is larger than ${MAX_DISCOVERY_BYTES} bytes`);
     meta = JSON.parse(text) as typeof meta;
   } catch (err) {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_DISCOVERY', `could not read the OpenID configuration of workload issuer ${issuer}: ${describeError(err)}`, { cause: err });
+    throw new IdentityError(IdentityErrorCode.DISCOVERY, `could not read the OpenID configuration of workload issuer ${issuer}: ${describeError(err)}`, { cause: err });
   }
   // OpenID Connect Discovery 4.3: the document must name exactly the issuer it was fetched for.
   if (meta.issuer !== issuer) {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_DISCOVERY', `the OpenID configuration at ${url.href} names issuer ${JSON.stringify(meta.issuer)}, not ${issuer}`);
+    throw new IdentityError(IdentityErrorCode.DISCOVERY, `the OpenID configuration at ${url.href} names issuer ${JSON.stringify(meta.issuer)}, not ${issuer}`);
   }
   if (typeof meta.jwks_uri !== 'string') {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_DISCOVERY', `the OpenID configuration of workload issuer ${issuer} names no jwks_uri, so its tokens cannot be verified`);
+    throw new IdentityError(IdentityErrorCode.DISCOVERY, `the OpenID configuration of workload issuer ${issuer} names no jwks_uri, so its tokens cannot be verified`);
   }
   return remoteKeySet(meta.jwks_uri);
 }

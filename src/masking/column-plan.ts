@@ -2,7 +2,7 @@
 // comes from (RowDescription's table OID and attribute number, resolved through the catalog by the gateway)
 // and from the statement's flow (for everything RowDescription cannot say: expressions, set operations,
 // views). A column is masked if either says so.
-import { MaskingError } from './errors.js';
+import { MaskingError, MaskingErrorCode } from './errors.js';
 import type { MaskingPolicy } from './policy.js';
 import type { ColumnFlow, CopyFlow, MaskFlow, OutputFlow } from './provenance/flow.js';
 import { CLEAN, describeTaint, isTainted, union, unknownTaint, type Taint } from './provenance/taint.js';
@@ -67,7 +67,7 @@ export function buildCopyPlan(copy: CopyFlow, count: number, policy: MaskingPoli
   if (!cols && isTainted(copy.any)) {
     return {
       refusal: new MaskingError(
-        'AGENTDB_ERR_MASKING_COPY_COLUMNS',
+        MaskingErrorCode.COPY_COLUMNS,
         `COPY may carry masked data (${describeTaint(copy.any)}) but its columns cannot be matched to it; name the columns (COPY t (a, b) TO STDOUT) or select them (COPY (SELECT ...) TO STDOUT)`,
       ),
     };
@@ -97,7 +97,7 @@ function decide(c: Pick<ResultColumn, 'name' | 'typeOid' | 'format'>, t: Taint, 
   // length(ssn), ssn = '...', array_agg(ssn): derived from masked data, no string fits the type: NULL.
   if (t.origins.length > 0) return NULLIFY;
   return new MaskingError(
-    'AGENTDB_ERR_MASKING_UNKNOWN_ORIGIN',
+    MaskingErrorCode.UNKNOWN_ORIGIN,
     `result column "${c.name}" may carry masked data (${describeTaint(t)}) and its type cannot hold a masked value; the statement is refused`,
   );
 }

@@ -3,7 +3,7 @@
 // it received. A changed row costs one allocation: the new values are measured first and written in place,
 // and a fixed replacement (redact, NULL) is written without decoding the value it replaces.
 import type { ColumnPlan } from './column-plan.js';
-import { MaskingError } from './errors.js';
+import { MaskingError, MaskingErrorCode } from './errors.js';
 import type { MaskingPolicy } from './policy.js';
 import { compileValueOp, OP_FIXED, OP_NULL, OP_PASS, OP_SCAN, transformText, type ValueOp } from './value-ops.js';
 import { JSONB_OID } from './value-types.js';
@@ -34,7 +34,7 @@ export function compileRowPlan(
   policy: MaskingPolicy,
 ): RowPlan {
   if (formats.length !== plan.length || typeOids.length !== plan.length) {
-    throw new MaskingError('AGENTDB_ERR_MASKING_PLAN', `a plan of ${plan.length} columns needs as many formats and types (got ${formats.length} and ${typeOids.length})`);
+    throw new MaskingError(MaskingErrorCode.PLAN, `a plan of ${plan.length} columns needs as many formats and types (got ${formats.length} and ${typeOids.length})`);
   }
   const ops = plan.map((p, i) => compileValueOp(p, typeOids[i]!, formats[i]!));
   const jsonbBinary = plan.map((_, i) => formats[i] === 1 && typeOids[i] === JSONB_OID);
@@ -150,5 +150,5 @@ function transformValue(buf: Buffer, pos: number, vlen: number, op: ValueOp, jso
 }
 
 function malformed(why: string): MaskingError {
-  return new MaskingError('AGENTDB_ERR_MASKING_MALFORMED_ROW', `malformed DataRow from the database: ${why}`);
+  return new MaskingError(MaskingErrorCode.MALFORMED_ROW, `malformed DataRow from the database: ${why}`);
 }

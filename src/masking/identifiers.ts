@@ -1,7 +1,7 @@
 // Column names in a masking block are written the way SQL writes them: unquoted parts fold to lower case,
 // double-quoted parts keep their case. Without folding, a rule written 'Customers.SSN' would never match the
 // catalog's customers.ssn and the column would pass unmasked.
-import { MaskingError } from './errors.js';
+import { MaskingError, MaskingErrorCode } from './errors.js';
 
 /** A column as PostgreSQL stores its name: schema, table and column exactly as in the catalog. */
 export interface ColumnName {
@@ -16,7 +16,7 @@ export function parseColumnName(text: string): ColumnName {
   if (parts.length === 2) return { schema: 'public', table: parts[0]!, column: parts[1]! };
   if (parts.length === 3) return { schema: parts[0]!, table: parts[1]!, column: parts[2]! };
   throw new MaskingError(
-    'AGENTDB_ERR_MASKING_BAD_COLUMN',
+    MaskingErrorCode.BAD_COLUMN,
     `masking column "${text}" must be table.column or schema.table.column (unqualified tables are in schema public)`,
   );
 }
@@ -29,7 +29,7 @@ export function columnKey(c: ColumnName): string {
 function splitIdentifier(text: string): string[] {
   const parts: string[] = [];
   let i = 0;
-  const bad = (why: string) => new MaskingError('AGENTDB_ERR_MASKING_BAD_COLUMN', `masking column "${text}": ${why}`);
+  const bad = (why: string) => new MaskingError(MaskingErrorCode.BAD_COLUMN, `masking column "${text}": ${why}`);
   while (i <= text.length) {
     let part = '';
     if (text[i] === '"') {

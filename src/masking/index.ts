@@ -1,7 +1,7 @@
 // masking: what a session may see of the values it reads. Masked columns are masked by where a value comes
 // from (RowDescription's origin, and the statement's parse tree for everything derived), backed by content
 // detectors; where the origin cannot be established, the value is masked or the statement refused.
-export { MaskingError } from './errors.js';
+export { MaskingError, MaskingErrorCode } from './errors.js';
 export { maskingBlockSchema, strategySchema, DETECTOR_KINDS } from './config.js';
 export type { MaskingBlock, MaskingBlockInput, DetectorKind, StrategyConfig } from './config.js';
 export { compileMasking, HASH_KEY_BYTES } from './policy.js';

@@ -1,7 +1,7 @@
 // LISTEN/NOTIFY: a payload can carry anything the sender (a trigger on a masked table, say) put into it, and
 // no parse tree says where it came from. Where columns are masked, payloads are replaced whole by default;
 // otherwise the detectors scan them.
-import { MaskingError } from './errors.js';
+import { MaskingError, MaskingErrorCode } from './errors.js';
 import type { MaskingPolicy } from './policy.js';
 import { REDACTED } from './strategies.js';
 
@@ -34,5 +34,5 @@ export function rewriteNotification(buf: Buffer, off: number, len: number, polic
 }
 
 function malformed(): MaskingError {
-  return new MaskingError('AGENTDB_ERR_MASKING_MALFORMED_NOTIFICATION', 'malformed NotificationResponse from the database');
+  return new MaskingError(MaskingErrorCode.MALFORMED_NOTIFICATION, 'malformed NotificationResponse from the database');
 }

@@ -4,7 +4,7 @@
 // role that says anything allows them.
 import { DETECTOR_KINDS, maskingBlockSchema, type DetectorKind, type MaskingBlockInput } from './config.js';
 import { ContentScanner } from './detectors.js';
-import { MaskingError } from './errors.js';
+import { MaskingError, MaskingErrorCode } from './errors.js';
 import { columnKey, parseColumnName, type ColumnName } from './identifiers.js';
 import { strategyFromConfig, strictestStrategy, type Strategy } from './strategies.js';
 
@@ -40,7 +40,7 @@ export function compileMasking(
   options: CompileOptions = {},
 ): MaskingPolicy {
   if (!Buffer.isBuffer(hashKey) || hashKey.length !== HASH_KEY_BYTES) {
-    throw new MaskingError('AGENTDB_ERR_MASKING_BAD_KEY', `the masking hash key must be ${HASH_KEY_BYTES} bytes`);
+    throw new MaskingError(MaskingErrorCode.BAD_KEY, `the masking hash key must be ${HASH_KEY_BYTES} bytes`);
   }
   const masked = new Map<string, Strategy>();
   const names = new Map<string, ColumnName>();
@@ -54,7 +54,7 @@ export function compileMasking(
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
-      throw new MaskingError('AGENTDB_ERR_MASKING_BAD_CONFIG', `masking block ${index + 1}${where}: ${issue?.message ?? 'invalid'}`);
+      throw new MaskingError(MaskingErrorCode.BAD_CONFIG, `masking block ${index + 1}${where}: ${issue?.message ?? 'invalid'}`);
     }
     const block = parsed.data;
     for (const [name, config] of Object.entries(block.columns)) {

@@ -1,6 +1,7 @@
 // The MCP layer's error catalogue, and the one function that turns any failure into a tool error: a code, the
 // gateway's rule and message for a denial, the SQLSTATE for a database error; never a stack.
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { CodedError, SqlState } from '../pgwire/index.js';
 import { untrusted } from './boundary.js';
 
 export const McpErrorCode = {
@@ -19,19 +20,13 @@ export const McpErrorCode = {
 } as const;
 export type McpErrorCode = (typeof McpErrorCode)[keyof typeof McpErrorCode];
 
-export class McpError extends Error {
-  constructor(
-    readonly code: McpErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
+/** The one error type of the MCP layer; `code` is stable, the message is for the model. */
+export class McpError extends CodedError<McpErrorCode> {
+  // The catalogue above is all it adds: the base holds the code and the message.
 }
 
 /** The gateway's own wording of a policy denial (session.ts): the rule name and why. */
 const DENIAL = /^denied by agentdb policy \(rule ([^)]+)\): ([\s\S]*)$/;
-// The SQLSTATE of a result cut by the data budget (session.ts: PROGRAM_LIMIT_EXCEEDED).
-const BUDGET_SQLSTATE = '54000';
 
 export interface ToolErrorBody {
   code: string;
@@ -49,9 +44,10 @@ export function toolError(err: unknown, call: string): CallToolResult {
   // A node-postgres DatabaseError: an ErrorResponse from the gateway or from PostgreSQL through it.
   const sqlstate = typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
   if (sqlstate) {
-    const denial = sqlstate === '42501' ? DENIAL.exec(message) : null;
+    const denial = sqlstate === SqlState.INSUFFICIENT_PRIVILEGE ? DENIAL.exec(message) : null;
     if (denial) return errorResult({ code: McpErrorCode.DENIED, rule: denial[1]!, message: denial[2]!, sqlstate, call });
-    if (sqlstate === BUDGET_SQLSTATE && /budget/.test(message)) return errorResult({ code: McpErrorCode.BUDGET, message, sqlstate, call });
+    // A result cut by the data budget (the gateway's task-budget.ts answers PROGRAM_LIMIT_EXCEEDED).
+    if (sqlstate === SqlState.PROGRAM_LIMIT_EXCEEDED && /budget/.test(message)) return errorResult({ code: McpErrorCode.BUDGET, message, sqlstate, call });
     // PostgreSQL's own texts can quote values (invalid input syntax for ...: "<value>"): data, so inside a boundary.
     return { isError: true, content: [{ type: 'text', text: untrusted('the database error', { code: McpErrorCode.SQL, sqlstate, message, call }) }] };
   }

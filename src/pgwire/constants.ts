@@ -29,17 +29,21 @@ export const SqlState = {
   INSUFFICIENT_PRIVILEGE: '42501',
   PROTOCOL_VIOLATION: '08P01',
   CONNECTION_FAILURE: '08006',
+  /** what libpq reports when it cannot connect: the proxy when the control plane it needs cannot be reached */
+  UNABLE_TO_ESTABLISH_CONNECTION: '08001',
   CANNOT_CONNECT_NOW: '57P03',
   ADMIN_SHUTDOWN: '57P01',
   QUERY_CANCELED: '57014',
   FEATURE_NOT_SUPPORTED: '0A000',
   INTERNAL_ERROR: 'XX000',
+  IO_ERROR: '58030',
   PROGRAM_LIMIT_EXCEEDED: '54000',
   TOO_MANY_CONNECTIONS: '53300',
   INVALID_CATALOG_NAME: '3D000',
   CHARACTER_NOT_IN_REPERTOIRE: '22021',
   DUPLICATE_PREPARED_STATEMENT: '42P05',
   DUPLICATE_CURSOR: '42P03',
+  DUPLICATE_OBJECT: '42710',
 } as const;
 
 /** Type bytes of the frontend (client to server) messages. */

@@ -1,3 +1,4 @@
+import { CodedError } from './coded-error.js';
 import { SqlState } from './constants.js';
 
 /** Stable codes of every PgwireError, so callers branch on a code and never on message text. */
@@ -32,15 +33,11 @@ export type PgwireErrorCode = (typeof PgwireErrorCode)[keyof typeof PgwireErrorC
  * The one error type of pgwire. `sqlState` is what a PostgreSQL client should see if the gateway turns
  * this into an ErrorResponse, so the gateway does not have to map codes itself.
  */
-export class PgwireError extends Error {
-  override readonly name = 'PgwireError';
-  readonly code: PgwireErrorCode;
-  readonly sqlState: string;
+export class PgwireError extends CodedError<PgwireErrorCode> {
+  declare readonly sqlState: string;
 
   constructor(code: PgwireErrorCode, message: string, sqlState: string = SqlState.PROTOCOL_VIOLATION) {
-    super(message);
-    this.code = code;
-    this.sqlState = sqlState;
+    super(code, message, { sqlState });
   }
 }
 

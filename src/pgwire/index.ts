@@ -16,6 +16,7 @@ export {
   BackendType,
 } from './constants.js';
 export { PgwireError, PgwireErrorCode } from './errors.js';
+export { CodedError, type CodedErrorOptions } from './coded-error.js';
 
 export { StartupReader, isTlsHandshakeStart, type StartupPacket } from './startup-reader.js';
 export { MessageFramer, forEachMessage, type OnMessage } from './framer.js';

@@ -5,7 +5,7 @@ import { LRUCache } from 'lru-cache';
 import { analyzeStatement } from './analyze-statement.js';
 import { numericLiterals, type NumericLiterals } from './numeric-template.js';
 import { escapeAmbiguity, isSpace } from './sql-lexer.js';
-import { PolicyError } from './errors.js';
+import { PolicyError, PolicyErrorCode } from './errors.js';
 import { isObject, unwrap } from './parse-node.js';
 import type { Analysis, AnalyzedStatement } from './statement.js';
 
@@ -32,7 +32,7 @@ const cache = new LRUCache<string, Analysis>({
 export function analyze(sql: string): Analysis {
   const hit = cache.get(sql) ?? instances.get(sql);
   if (hit) return hit;
-  if (!loaded) throw new PolicyError('AGENTDB_ERR_POLICY_PARSER_NOT_LOADED', 'the SQL parser is not loaded yet: await loadParser() first');
+  if (!loaded) throw new PolicyError(PolicyErrorCode.PARSER_NOT_LOADED, 'the SQL parser is not loaded yet: await loadParser() first');
   const bytes = Buffer.from(sql, 'utf8');
   const numbers = numericLiterals(bytes);
   const shared = numbers === undefined ? undefined : templates.get(numbers.template)?.instantiate(sql);

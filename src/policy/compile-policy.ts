@@ -17,6 +17,7 @@ import type { Role } from './roles.js';
 import { forcedSettingNames } from './session-settings.js';
 import type { Analysis, AnalyzedStatement } from './statement.js';
 import { unwrap } from './parse-node.js';
+import { decideStatements } from './decide-statements.js';
 
 export interface Decision {
   decision: 'allow' | 'deny' | 'review';
@@ -28,6 +29,8 @@ export interface Decision {
    * it as done and leave the forced value in place, as pg_dump's `SET statement_timeout = 0` expects.
    */
   ignorable?: boolean;
+  /** the SQLSTATE a denial is answered with when not 42501 (the gateway's refusals: 22021 for text not UTF-8) */
+  sqlState?: string;
 }
 
 export interface PolicyIdentity {
@@ -45,7 +48,7 @@ export interface DecideOptions {
 export interface CompiledPolicy {
   /** Decides one statement. Synchronous; repeated decisions on the same (cached) analysis cost one lookup. */
   decide(identity: PolicyIdentity, stmt: AnalyzedStatement, options?: DecideOptions): Decision;
-  /** Decides a whole query string: the strictest decision of its statements (deny > review > allow); a parse error is refused. */
+  /** Decides a whole query string by the rules alone: decideStatements (the gateway's merge) with only `decide` as input. */
   decideAnalysis(identity: PolicyIdentity, analysis: Analysis, options?: DecideOptions): Decision;
 }
 
@@ -58,8 +61,6 @@ interface RuleSet {
   /** decisions on statements that share their analysis (analyze.ts templates), by template */
   byTemplate: LRUCache<string, Decision>;
 }
-
-const STRICTNESS: Readonly<Record<Decision['decision'], number>> = { allow: 0, review: 1, deny: 2 };
 
 export interface CompileOptions {
   /** setting names protected for every identity on top of the ones its roles force (the gateway's
@@ -131,16 +132,7 @@ export function compilePolicy(roles: Readonly<Record<string, Role>>, compileOpti
   }
 
   function decideAnalysis(identity: PolicyIdentity, analysis: Analysis, options?: DecideOptions): Decision {
-    if (analysis.error !== undefined) {
-      return { decision: 'deny', rule: 'syntax', message: `the statement does not parse (${analysis.error}), so it is refused` };
-    }
-    let strictest: Decision = { decision: 'allow', rule: 'empty' };
-    for (const stmt of analysis.statements) {
-      const d = decide(identity, stmt, options);
-      if (STRICTNESS[d.decision] > STRICTNESS[strictest.decision] || strictest.rule === 'empty') strictest = d;
-      if (d.decision === 'deny') break;
-    }
-    return strictest;
+    return decideStatements(analysis, { decide: (stmt) => decide(identity, stmt, options) });
   }
 
   return { decide, decideAnalysis };

@@ -2,7 +2,7 @@ export { roleSchema, databaseGrantSchema, resolveDatabaseAccess, allowsName, rol
 export { grantsFor } from './grants.js';
 export type { RoleGrant } from './grants.js';
 export type { Role, RoleInput, DatabaseGrant, DatabaseAccess, ProvisionPlan } from './roles.js';
-export { PolicyError } from './errors.js';
+export { PolicyError, PolicyErrorCode } from './errors.js';
 export { analyze, analyzeExact, loadParser } from './analyze.js';
 export { STATEMENT_KINDS } from './statement.js';
 export type { Analysis, AnalyzedStatement, SettingChange, StatementKind } from './statement.js';
@@ -11,7 +11,8 @@ export type { Rule, RuleInput, RuleMatch, RuleAction } from './rule-schema.js';
 export { AGENT_SAFE_RULES } from './agent-safe.js';
 export { compilePolicy } from './compile-policy.js';
 export type { CompiledPolicy, Decision, DecideOptions, PolicyIdentity } from './compile-policy.js';
-export { decideStatement } from './decide.js';
+export { decideStatements } from './decide-statements.js';
+export type { PreparedName, Refusal, StatementInputs } from './decide-statements.js';
 export { PARSER_SETTINGS } from './protected-settings.js';
 export { sessionSettingsFor, forcedSettingNames } from './session-settings.js';
 export type { Traits } from './session-settings.js';

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { budgetSchema } from './budget.js';
 import { durationText } from './duration-text.js';
-import { PolicyError } from './errors.js';
+import { PolicyError, PolicyErrorCode } from './errors.js';
 import { reviewSchema } from './review.js';
 import { ruleSchema } from './rule-schema.js';
 import { sessionSchema } from './session-settings.js';
@@ -116,15 +116,15 @@ export function resolveDatabaseAccess(
     }
   }
   if (names.size === 0) {
-    throw new PolicyError('AGENTDB_ERR_POLICY_NO_DATABASE', `none of your roles (${roleNames.join(', ') || 'none'}) grants access to database "${request.service}"`);
+    throw new PolicyError(PolicyErrorCode.NO_DATABASE, `none of your roles (${roleNames.join(', ') || 'none'}) grants access to database "${request.service}"`);
   }
   const userList = [...users];
   const nameList = [...names];
   if (request.user !== undefined && !allows(userList, request.user)) {
-    throw new PolicyError('AGENTDB_ERR_POLICY_DB_USER', `database user "${request.user}" is not allowed on "${request.service}"; allowed: ${userList.join(', ')}`);
+    throw new PolicyError(PolicyErrorCode.DB_USER, `database user "${request.user}" is not allowed on "${request.service}"; allowed: ${userList.join(', ')}`);
   }
   if (request.name !== undefined && !allows(nameList, request.name)) {
-    throw new PolicyError('AGENTDB_ERR_POLICY_DB_NAME', `database name "${request.name}" is not allowed on "${request.service}"; allowed: ${nameList.join(', ')}`);
+    throw new PolicyError(PolicyErrorCode.DB_NAME, `database name "${request.name}" is not allowed on "${request.service}"; allowed: ${nameList.join(', ')}`);
   }
   return {
     service: request.service,

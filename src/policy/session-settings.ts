@@ -3,7 +3,7 @@
 // protected-settings.ts) and, for agents and bots, timeouts that keep an idle session from holding locks.
 // A statement that tries to change any of them is refused.
 import { z } from 'zod';
-import { PolicyError } from './errors.js';
+import { PolicyError, PolicyErrorCode } from './errors.js';
 import { PARSER_SETTINGS } from './protected-settings.js';
 import type { Role } from './roles.js';
 
@@ -98,17 +98,17 @@ export function forcedSettingNames(roles: Readonly<Record<string, Role>>, roleNa
 function fillTemplate(template: string, traits: Traits, role: string, setting: string): string {
   return template.replace(TEMPLATE, (whole, ref: string) => {
     const trait = TRAIT_REF.exec(ref)?.[1];
-    if (trait === undefined) throw new PolicyError('AGENTDB_ERR_POLICY_TEMPLATE', `role "${role}" sets ${setting} from "${whole}", which is not a {{traits.NAME}} template`);
+    if (trait === undefined) throw new PolicyError(PolicyErrorCode.TEMPLATE, `role "${role}" sets ${setting} from "${whole}", which is not a {{traits.NAME}} template`);
     const raw = Object.hasOwn(traits, trait) ? traits[trait] : undefined;
     const values = raw === undefined ? [] : typeof raw === 'string' ? [raw] : [...raw];
     if (values.length === 0) {
       throw new PolicyError(
-        'AGENTDB_ERR_POLICY_TRAIT_MISSING',
+        PolicyErrorCode.TRAIT_MISSING,
         `role "${role}" sets ${setting} from the trait "${trait}", which your identity does not have; the session is refused. Ask an administrator to add the claim to your identity.`,
       );
     }
     const value = values.join(',');
-    if (value.includes('\0')) throw new PolicyError('AGENTDB_ERR_POLICY_TRAIT_INVALID', `the trait "${trait}" holds a NUL character, which a setting cannot hold; the session is refused`);
+    if (value.includes('\0')) throw new PolicyError(PolicyErrorCode.TRAIT_INVALID, `the trait "${trait}" holds a NUL character, which a setting cannot hold; the session is refused`);
     return value;
   });
 }

@@ -1,10 +1,10 @@
-import { StoreError, type RecordingRecord, type Store } from '../store/index.js';
-import { RecordingError } from './errors.js';
+import { StoreError, StoreErrorCode, type RecordingRecord, type Store } from '../store/index.js';
+import { RecordingError, RecordingErrorCode } from './errors.js';
 import { endFault, headerFault, statementFault } from './shape-checks.js';
 import { RECORD_KIND, type RecordedStatement, type RecordingEnd, type RecordingHeader, type SessionRecording } from './types.js';
 
 function corrupt(sid: string, seq: number, fault: string): RecordingError {
-  return new RecordingError('AGENTDB_ERR_RECORDING_CORRUPT', `the recording of session ${sid} is damaged at entry ${seq}: ${fault}`);
+  return new RecordingError(RecordingErrorCode.CORRUPT, `the recording of session ${sid} is damaged at entry ${seq}: ${fault}`);
 }
 
 /**
@@ -16,9 +16,9 @@ export async function readRecording(store: Store, sid: string): Promise<SessionR
   try {
     records = await store.readRecording(sid);
   } catch (err) {
-    const damaged = err instanceof StoreError && err.code === 'AGENTDB_ERR_STORE_CORRUPT';
+    const damaged = err instanceof StoreError && err.code === StoreErrorCode.CORRUPT;
     throw new RecordingError(
-      damaged ? 'AGENTDB_ERR_RECORDING_CORRUPT' : 'AGENTDB_ERR_RECORDING_READ_FAILED',
+      damaged ? RecordingErrorCode.CORRUPT : RecordingErrorCode.READ_FAILED,
       `cannot read the recording of session ${sid}: ${(err as Error).message}`,
       { cause: err },
     );
@@ -36,6 +36,13 @@ export async function readRecording(store: Store, sid: string): Promise<SessionR
       const fault = statementFault(r.data);
       if (fault !== undefined) throw corrupt(sid, r.seq, fault);
       statements.push(r.data as RecordedStatement);
+    } else if (r.kind === RECORD_KIND.statements) {
+      if (!Array.isArray(r.data)) throw corrupt(sid, r.seq, 'a batch of statements that is not an array');
+      r.data.forEach((s: unknown, i) => {
+        const fault = statementFault(s);
+        if (fault !== undefined) throw corrupt(sid, r.seq, `statement ${i} of the batch: ${fault}`);
+      });
+      for (const s of r.data as RecordedStatement[]) statements.push(s);
     } else if (r.kind === RECORD_KIND.end) {
       const fault = endFault(r.data);
       if (fault !== undefined) throw corrupt(sid, r.seq, fault);

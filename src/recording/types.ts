@@ -1,5 +1,5 @@
 // A session recording: a header, the statements in order, and an end marker. Stored as store
-// RecordingRecords of kind 'start' | 'statement' | 'end' (see writer.ts).
+// RecordingRecords of kind 'start' | 'statements' (one per flush) | 'end' (see writer.ts).
 
 export interface RecordingHeader {
   sid: string;
@@ -41,4 +41,5 @@ export interface SessionRecording {
   end?: RecordingEnd;
 }
 
-export const RECORD_KIND = { start: 'start', statement: 'statement', end: 'end' } as const;
+/** `statements` (an array of statements, one record per flush) is what the writer makes; `statement` (one) is read from older recordings. */
+export const RECORD_KIND = { start: 'start', statement: 'statement', statements: 'statements', end: 'end' } as const;

@@ -9,16 +9,7 @@ import type { AccessRequestRecord, AccessRequestState, Store } from '../store/in
 import type { Webhook } from './webhook.js';
 import type { Locks } from './locks.js';
 import { parseDuration } from './duration.js';
-
-export class AccessRequestError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
+import { ServerError, ServerErrorCode } from './errors.js';
 
 export interface HeldStatement {
   sid: string;
@@ -49,7 +40,7 @@ export class AccessRequests {
   /** A locked identity neither asks for more access nor decides for others until the lock is lifted. */
   private refuseLocked(identity: Identity): void {
     const lock = this.locks.find(identity.name);
-    if (lock) throw new AccessRequestError('AGENTDB_ERR_REQUEST_LOCKED', `${identity.name} is locked by ${lock.createdBy}: ${lock.reason}`, 403);
+    if (lock) throw new ServerError(ServerErrorCode.REQUEST_LOCKED, `${identity.name} is locked by ${lock.createdBy}: ${lock.reason}`, 403);
   }
 
   /**
@@ -103,15 +94,15 @@ export class AccessRequests {
 
   async createRoleRequest(identity: Identity, role: string, reason: string): Promise<AccessRequestRecord> {
     this.refuseLocked(identity);
-    if (!roleNamed(this.roles, role)) throw new AccessRequestError('AGENTDB_ERR_REQUEST_UNKNOWN_ROLE', `there is no role "${role}"`);
-    if (identity.roles.includes(role)) throw new AccessRequestError('AGENTDB_ERR_REQUEST_HAS_ROLE', `you already hold role "${role}"`);
-    if (!reason.trim()) throw new AccessRequestError('AGENTDB_ERR_REQUEST_REASON', 'say why you need the role with --reason');
+    if (!roleNamed(this.roles, role)) throw new ServerError(ServerErrorCode.REQUEST_UNKNOWN_ROLE, `there is no role "${role}"`);
+    if (identity.roles.includes(role)) throw new ServerError(ServerErrorCode.REQUEST_HAS_ROLE, `you already hold role "${role}"`);
+    if (!reason.trim()) throw new ServerError(ServerErrorCode.REQUEST_REASON, 'say why you need the role with --reason');
     // One open request per role and identity: asking again adds nothing for a reviewer, and would let one
     // identity fill the store with copies.
     const t = now();
     const open = await this.store.listRequests({ state: 'pending', kind: 'role', requester: identity.name });
     const same = open.find((r) => (r.data as { role?: unknown }).role === role && r.expiresAt > t);
-    if (same) throw new AccessRequestError('AGENTDB_ERR_REQUEST_PENDING', `you already asked for role "${role}": request ${same.id} is waiting for a reviewer`, 409);
+    if (same) throw new ServerError(ServerErrorCode.REQUEST_PENDING, `you already asked for role "${role}": request ${same.id} is waiting for a reviewer`, 409);
     const rec: AccessRequestRecord = {
       id: newId('req'),
       kind: 'role',
@@ -138,6 +129,15 @@ export class AccessRequests {
     return state ? recs.filter((r) => r.state === state) : recs;
   }
 
+  /** What `identity` is shown (the CLI's `request ls`, the web console): its own requests, and those it may decide. */
+  async visibleTo(identity: Identity, state?: AccessRequestState): Promise<AccessRequestRecord[]> {
+    return (await this.list(state)).filter((r) => this.isVisibleTo(identity, r));
+  }
+
+  isVisibleTo(identity: Identity, rec: AccessRequestRecord): boolean {
+    return rec.requester === identity.name || this.mayDecide(identity, rec);
+  }
+
   /** Databases a request touches: the statement's, or every database the requested role grants. */
   private databasesOf(rec: AccessRequestRecord): string[] {
     if (rec.kind === 'statement') return [(rec.data as HeldStatement).db.service];
@@ -154,25 +154,25 @@ export class AccessRequests {
   async decide(reviewer: Identity, id: string, approve: boolean, reason?: string): Promise<AccessRequestRecord> {
     this.refuseLocked(reviewer);
     const rec = await this.store.getRequest(id);
-    if (!rec) throw new AccessRequestError('AGENTDB_ERR_REQUEST_NOT_FOUND', `no request ${id}`, 404);
-    if (rec.requester === reviewer.name) throw new AccessRequestError('AGENTDB_ERR_REQUEST_SELF', 'you cannot decide your own request', 403);
+    if (!rec) throw new ServerError(ServerErrorCode.REQUEST_NOT_FOUND, `no request ${id}`, 404);
+    if (rec.requester === reviewer.name) throw new ServerError(ServerErrorCode.REQUEST_SELF, 'you cannot decide your own request', 403);
     if (!this.mayDecide(reviewer, rec)) {
-      throw new AccessRequestError('AGENTDB_ERR_REQUEST_FORBIDDEN', `${reviewer.name} holds no role that may review for ${this.databasesOf(rec).join(', ') || 'this request'}`, 403);
+      throw new ServerError(ServerErrorCode.REQUEST_FORBIDDEN, `${reviewer.name} holds no role that may review for ${this.databasesOf(rec).join(', ') || 'this request'}`, 403);
     }
-    if (rec.state !== 'pending') throw new AccessRequestError('AGENTDB_ERR_REQUEST_DECIDED', `request ${id} is already ${rec.state}`, 409);
+    if (rec.state !== 'pending') throw new ServerError(ServerErrorCode.REQUEST_DECIDED, `request ${id} is already ${rec.state}`, 409);
     const t = now();
     let expiresAt: string | undefined;
     if (approve && rec.kind === 'role') {
       // The grant lasts at most the role's maxTtl from approval.
       const name = (rec.data as { role: string }).role;
       const role = roleNamed(this.roles, name);
-      if (!role) throw new AccessRequestError('AGENTDB_ERR_REQUEST_UNKNOWN_ROLE', `role "${name}" is no longer defined`, 409);
+      if (!role) throw new ServerError(ServerErrorCode.REQUEST_UNKNOWN_ROLE, `role "${name}" is no longer defined`, 409);
       expiresAt = new Date(Date.now() + parseDuration(role.maxTtl)).toISOString();
     }
     const ok = await this.store.decideRequest(id, 'pending', {
       state: approve ? 'approved' : 'denied', decidedBy: reviewer.name, decidedAt: t, ...(reason ? { reason } : {}), ...(expiresAt ? { expiresAt } : {}),
     });
-    if (!ok) throw new AccessRequestError('AGENTDB_ERR_REQUEST_DECIDED', `request ${id} was decided or expired meanwhile`, 409);
+    if (!ok) throw new ServerError(ServerErrorCode.REQUEST_DECIDED, `request ${id} was decided or expired meanwhile`, 409);
     const held = rec.kind === 'statement' ? (rec.data as HeldStatement) : undefined;
     await this.audit.write([{
       type: approve ? 'request.approved' : 'request.denied',

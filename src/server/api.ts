@@ -1,16 +1,18 @@
 // The control plane's HTTPS API. Every route but ping and login needs an agentdb login session token.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { IdentityError, resolveIdentity, unverifiedIssuer, type Identity, type IdentityMapping, type OidcLogin, type WorkloadIssuers } from '../identity/index.js';
+import { IdentityError, IdentityErrorCode, resolveIdentity, unverifiedIssuer, type Identity, type IdentityMapping, type OidcLogin, type WorkloadIssuers } from '../identity/index.js';
 import type { AuditLog, AuditEvent } from '../audit/index.js';
 import { readRecording } from '../recording/index.js';
 import type { Store } from '../store/index.js';
 import type { Role } from '../policy/index.js';
 import { LoginSessionError, type LoginSession, type LoginSessions } from './login-sessions.js';
-import { CertIssueError, type TaskCertIssuer } from './task-certs.js';
-import { parseDuration, parseTimeOrAgo, DurationError } from './duration.js';
-import { AccessRequestError, publicView, type AccessRequests } from './access-requests.js';
-import { LockError, type Locks } from './locks.js';
+import type { TaskCertIssuer } from './task-certs.js';
+import { parseDuration } from './duration.js';
+import { auditFilter, auditSearchQuery, mayReadAudit } from './audit-query.js';
+import { publicView, type AccessRequests } from './access-requests.js';
+import type { Locks } from './locks.js';
+import { ServerError, ServerErrorCode } from './errors.js';
 import type { LimitsConfig } from './config.js';
 import { ActionLimits, LimitError } from './rate-limit.js';
 import { DeviceLogins } from './device-logins.js';
@@ -18,6 +20,7 @@ import { admitConnections } from './http-admission.js';
 import { localDeniedBody, recordLocalDenial } from './local-denied.js';
 import { registerMaskingPlan } from './masking-plan.js';
 import { registerAuditExport } from './audit-export.js';
+import { registerUi } from './ui/index.js';
 
 export interface ApiDeps {
   cluster: string;
@@ -26,6 +29,8 @@ export interface ApiDeps {
   /** the host CA, so clients can pin it */
   hostCaPem: string;
   gatewayAddr: { host: string; port: number };
+  /** api.publicUrl: what browsers and webhook links use; default the URL the API listens on */
+  publicUrl?: string;
   oidc: { issuer: string; audience: string; login(): Promise<OidcLogin> };
   mapping: IdentityMapping;
   /** CI issuers (auth.workload) whose job tokens log in as bots */
@@ -67,23 +72,12 @@ const roleRequestBody = z.object({ role: z.string().min(1).max(200), reason: z.s
 const denyBody = z.object({ reason: z.string().max(2000).optional() });
 const lockBody = z.object({ user: z.string().min(1).max(200).optional(), task: z.string().min(1).max(200).optional(), reason: z.string().max(2000), ttl: z.string().max(20).optional(), future: z.boolean().optional() });
 const requestsQuery = z.object({ state: z.enum(['pending', 'approved', 'denied', 'expired']).optional() });
-const auditQuery = z.object({
-  user: z.string().optional(),
-  db: z.string().optional(),
-  task: z.string().optional(),
-  sid: z.string().optional(),
-  type: z.string().optional(),
-  since: z.string().optional(),
-  until: z.string().optional(),
-  query: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).optional(),
-});
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const r = schema.safeParse(value ?? {});
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new ApiError(400, 'AGENTDB_ERR_API_BAD_REQUEST', `${i.path.join('.') || 'body'}: ${i.message}`);
+    throw new ApiError(400, ServerErrorCode.API_BAD_REQUEST, `${i.path.join('.') || 'body'}: ${i.message}`);
   }
   return r.data;
 }
@@ -103,7 +97,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
     keepAliveTimeout: parseDuration(limits.keepAliveTimeout),
     requestTimeout,
     // A URL the router cannot take (bad encoding, an over-long path parameter) is the client's error, coded like ours.
-    frameworkErrors: (err, _req, reply: FastifyReply) => reply.status(400).send({ error: { code: 'AGENTDB_ERR_API_BAD_REQUEST', message: err.message } }),
+    frameworkErrors: (err, _req, reply: FastifyReply) => reply.status(400).send({ error: { code: ServerErrorCode.API_BAD_REQUEST, message: err.message } }),
   });
   // node checks headersTimeout <= requestTimeout; headers alone get no longer than the whole request.
   app.server.headersTimeout = requestTimeout;
@@ -127,8 +121,8 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
     }
   };
   const mayAudit = (s: LoginSession) => {
-    if (!s.identity.roles.some((r) => deps.roles[r]?.audit)) {
-      throw new ApiError(403, 'AGENTDB_ERR_API_FORBIDDEN', `${s.identity.name} holds no role that may read the audit log`);
+    if (!mayReadAudit(deps.roles, s.identity)) {
+      throw new ApiError(403, ServerErrorCode.API_FORBIDDEN, `${s.identity.name} holds no role that may read the audit log`);
     }
   };
   const startSession = async (
@@ -152,14 +146,12 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
   app.setErrorHandler((err, _req, reply: FastifyReply) => {
     if (err instanceof LimitError) return reply.status(err.status).header('retry-after', String(err.retryAfterS)).send({ error: { code: err.code, message: err.message } });
     if (err instanceof ApiError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
-    if (err instanceof AccessRequestError || err instanceof LockError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
-    if (err instanceof CertIssueError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
-    if (err instanceof DurationError) return reply.status(400).send({ error: { code: err.code, message: err.message } });
+    if (err instanceof ServerError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
     if (err instanceof IdentityError) return reply.status(401).send({ error: { code: err.code, message: err.message } });
     const status = (err as { statusCode?: number }).statusCode;
-    if (status && status < 500) return reply.status(status).send({ error: { code: 'AGENTDB_ERR_API_BAD_REQUEST', message: (err as Error).message } });
+    if (status && status < 500) return reply.status(status).send({ error: { code: ServerErrorCode.API_BAD_REQUEST, message: (err as Error).message } });
     _req.log.error(err);
-    return reply.status(500).send({ error: { code: 'AGENTDB_ERR_API_INTERNAL', message: 'internal error in the control plane; see its log' } });
+    return reply.status(500).send({ error: { code: ServerErrorCode.API_INTERNAL, message: 'internal error in the control plane; see its log' } });
   });
 
   app.get('/v1/ping', async () => ({
@@ -187,7 +179,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
   app.post('/v1/login/device/poll', async (req, reply) => {
     const { loginId } = parse(pollBody, req.body);
     const pending = deviceLogins.get(loginId);
-    if (!pending) throw new ApiError(404, 'AGENTDB_ERR_LOGIN_UNKNOWN', 'this login attempt expired or is unknown; run `agentdb login` again');
+    if (!pending) throw new ApiError(404, ServerErrorCode.LOGIN_UNKNOWN, 'this login attempt expired or is unknown; run `agentdb login` again');
     let timer: NodeJS.Timeout | undefined;
     let gone: (() => void) | undefined;
     const unwatch = pending.watch();
@@ -205,7 +197,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
     unwatch();
     if (waited === 'pending') return reply.status(202).send({ status: 'pending' });
     deviceLogins.end(loginId);
-    if ('err' in waited) throw new ApiError(401, (waited.err as { code?: string }).code ?? 'AGENTDB_ERR_LOGIN_FAILED', waited.err.message);
+    if ('err' in waited) throw new ApiError(401, (waited.err as { code?: string }).code ?? ServerErrorCode.LOGIN_FAILED, waited.err.message);
     return startSession(waited.claims, 'human', 'oidc-device');
   });
 
@@ -222,7 +214,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
     }
     const login = await deps.oidc.login();
     if (iss !== login.issuer) {
-      throw new IdentityError('AGENTDB_ERR_IDENTITY_TOKEN_ISSUER', `the token's issuer ${JSON.stringify(iss)} is neither the login issuer (auth.oidc) nor listed under auth.workload`);
+      throw new IdentityError(IdentityErrorCode.TOKEN_ISSUER, `the token's issuer ${JSON.stringify(iss)} is neither the login issuer (auth.oidc) nor listed under auth.workload`);
     }
     const claims = await login.verifyAccessToken(token);
     return startSession(claims, 'bot', 'oidc-token');
@@ -250,18 +242,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
   app.get('/v1/audit/events', async (req) => {
     const s = await authed(req);
     mayAudit(s);
-    const q = parse(auditQuery, req.query);
-    const events: AuditEvent[] = await deps.audit.search({
-      ...(q.user ? { user: q.user } : {}),
-      ...(q.db ? { db: q.db } : {}),
-      ...(q.task ? { task: q.task } : {}),
-      ...(q.sid ? { sid: q.sid } : {}),
-      ...(q.type ? { type: q.type } : {}),
-      ...(q.since ? { since: parseTimeOrAgo(q.since) } : {}),
-      ...(q.until ? { until: parseTimeOrAgo(q.until) } : {}),
-      ...(q.query ? { query: q.query } : {}),
-      limit: q.limit ?? 100,
-    });
+    const events: AuditEvent[] = await deps.audit.search(auditFilter(parse(auditSearchQuery, req.query)));
     return { events };
   });
 
@@ -279,7 +260,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
     mayAudit(await authed(req));
     const { sid } = req.params as { sid: string };
     const rec = await readRecording(deps.store, sid);
-    if (!rec) throw new ApiError(404, 'AGENTDB_ERR_RECORDING_NOT_FOUND', `no recorded session ${sid}`);
+    if (!rec) throw new ApiError(404, ServerErrorCode.RECORDING_NOT_FOUND, `no recorded session ${sid}`);
     return rec;
   });
 
@@ -294,8 +275,7 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
   app.get('/v1/requests', async (req) => {
     const s = await authed(req);
     const q = parse(requestsQuery, req.query);
-    const all = await deps.requests.list(q.state);
-    const visible = all.filter((r) => r.requester === s.identity.name || deps.requests.mayDecide(s.identity, r));
+    const visible = await deps.requests.visibleTo(s.identity, q.state);
     return { requests: visible.map((r) => ({ ...publicView(r), mayDecide: deps.requests.mayDecide(s.identity, r) })) };
   });
 
@@ -330,8 +310,16 @@ export async function startApi(deps: ApiDeps, listen: { host: string; port: numb
     return { ok: true };
   });
 
+  // The web console (README "Web console"): its sign-in ends in the same login path as the CLI's (startSession).
+  let listeningUrl = '';
+  await registerUi(app, {
+    roles: deps.roles, sessions: deps.sessions, requests: deps.requests, locks: deps.locks, audit: deps.audit, store: deps.store,
+    oidc: deps.oidc, publicUrl: () => deps.publicUrl ?? listeningUrl, startSession,
+  });
+
   await app.listen({ host: listen.host, port: listen.port });
   const port = (app.server.address() as { port: number }).port;
   const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
-  return { app, url: `https://${host}:${port}` };
+  listeningUrl = `https://${host}:${port}`;
+  return { app, url: listeningUrl };
 }

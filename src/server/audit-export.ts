@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AuditError, EXPORT_FORMATS, exportLine, type AuditLog } from '../audit/index.js';
+import { AuditError, AuditErrorCode, EXPORT_FORMATS, exportLine, type AuditLog } from '../audit/index.js';
 import { parseTimeOrAgo } from './duration.js';
 
 export interface AuditExportDeps {
@@ -29,7 +29,7 @@ export function registerAuditExport(app: FastifyInstance, deps: AuditExportDeps)
     const since = q.since ? parseTimeOrAgo(q.since) : undefined;
     const signing = deps.audit.signingKey;
     // Checked before the 200 goes out: an export nobody can verify is refused, not streamed.
-    if (signing === undefined) throw new AuditError('AGENTDB_ERR_AUDIT_NO_KEY', 'this server signs no audit checkpoints: an export could not be verified');
+    if (signing === undefined) throw new AuditError(AuditErrorCode.NO_KEY, 'this server signs no audit checkpoints: an export could not be verified');
     const pem = signing.publicKeyPem;
     const items = deps.audit.exportItems(since);
     async function* lines(): AsyncGenerator<string> {

@@ -6,9 +6,11 @@ import { roleSchema } from '../policy/index.js';
 import { maskingBlockSchema } from '../masking/index.js';
 import { IdentityError, templateClaims } from '../identity/index.js';
 import { parseDuration } from './duration.js';
+import { ServerErrorCode } from './errors.js';
+import { DEFAULT_MAX_MESSAGE_LENGTH } from '../pgwire/index.js';
 
 export class ConfigError extends Error {
-  readonly code = 'AGENTDB_ERR_CONFIG';
+  readonly code = ServerErrorCode.CONFIG;
 }
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'host:port, e.g. 127.0.0.1:7432');
@@ -86,6 +88,9 @@ const unauthenticatedSchema = (timeout: string) =>
     .strict()
     .prefault({});
 
+/** Below this a client's ordinary Bind or Query (a few parameters, a page of SQL) would be refused. */
+const MIN_MAX_MESSAGE_BYTES = 8192;
+
 /** What keeps one client (or a crowd of them) from taking the process down; README "Limits" says why each default. */
 const limitsSchema = z
   .object({
@@ -104,8 +109,12 @@ const limitsSchema = z
       .prefault({}),
     gateway: z
       .object({
-        /** connections whose certificate has not opened a session; `timeout` is PostgreSQL's authentication_timeout */
-        unauthenticated: unauthenticatedSchema('15s'),
+        /** connections whose certificate has not opened a session; `timeout` is PostgreSQL's authentication_timeout
+         *  (60 s there too: the caps, not the deadline, bound what a crowd of slow connections holds) */
+        unauthenticated: unauthenticatedSchema('60s'),
+        /** the largest frontend message (its length word, as PostgreSQL counts it) a session may send; one that
+         *  announces more is refused with 08P01 before any of it is buffered. Default: PostgreSQL's own, 1 GiB - 1 */
+        maxMessageBytes: z.number().int().min(MIN_MAX_MESSAGE_BYTES).max(DEFAULT_MAX_MESSAGE_LENGTH).default(DEFAULT_MAX_MESSAGE_LENGTH),
       })
       .strict()
       .prefault({}),

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DeviceLogin } from '../identity/index.js';
 import { addressKey } from '../gateway/index.js';
+import { ServerErrorCode } from './errors.js';
 import { LimitError } from './rate-limit.js';
 
 export interface DeviceLoginLimits {
@@ -42,10 +43,10 @@ export class DeviceLogins {
     const key = addressKey(address);
     const held = this.byAddress.get(key) ?? 0;
     if (this.logins.size + this.reserved >= this.limits.total) {
-      throw new LimitError('AGENTDB_ERR_API_TOO_MANY_LOGINS', 'too many device logins are waiting to be completed; try again later', RETRY_AFTER_S);
+      throw new LimitError(ServerErrorCode.API_TOO_MANY_LOGINS, 'too many device logins are waiting to be completed; try again later', RETRY_AFTER_S);
     }
     if (held >= this.limits.perAddress) {
-      throw new LimitError('AGENTDB_ERR_API_TOO_MANY_LOGINS', `${held} device logins from ${key} are waiting to be completed; finish one or try again later`, RETRY_AFTER_S);
+      throw new LimitError(ServerErrorCode.API_TOO_MANY_LOGINS, `${held} device logins from ${key} are waiting to be completed; finish one or try again later`, RETRY_AFTER_S);
     }
     this.byAddress.set(key, held + 1);
     this.reserved++;

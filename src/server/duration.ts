@@ -1,6 +1,11 @@
 // Durations as people write them in config and flags: "90s", "30m", "1h", "1h30m", "7d".
-export class DurationError extends Error {
-  readonly code = 'AGENTDB_ERR_DURATION';
+import { ServerError, ServerErrorCode } from './errors.js';
+
+/** A duration or time that cannot be read: a bad request. */
+export class DurationError extends ServerError {
+  constructor(message: string) {
+    super(ServerErrorCode.DURATION, message);
+  }
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

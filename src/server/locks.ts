@@ -5,16 +5,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { Identity } from '../identity/index.js';
 import type { LockRecord, Store } from '../store/index.js';
 import { parseDuration } from './duration.js';
-
-export class LockError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
+import { ServerError, ServerErrorCode } from './errors.js';
 
 /**
  * Whether `lock` covers this identity or task. A task lock names a task id, or words of its text: it matches the
@@ -66,7 +57,7 @@ export class Locks {
   /** A locked identity neither places nor lifts locks: it could otherwise free itself. */
   private refuseLocked(by: Identity): void {
     const lock = this.find(by.name);
-    if (lock) throw new LockError('AGENTDB_ERR_LOCK_LOCKED', `${by.name} is locked by ${lock.createdBy}: ${lock.reason}; someone else must lift it`, 403);
+    if (lock) throw new ServerError(ServerErrorCode.LOCK_LOCKED, `${by.name} is locked by ${lock.createdBy}: ${lock.reason}; someone else must lift it`, 403);
   }
 
   /**
@@ -75,12 +66,12 @@ export class Locks {
    */
   async create(by: Identity, target: { user?: string; task?: string }, reason: string, ttl?: string, future = false): Promise<LockRecord> {
     this.refuseLocked(by);
-    if (!target.user === !target.task) throw new LockError('AGENTDB_ERR_LOCK_TARGET', 'lock either --user or --task');
-    if (!reason.trim()) throw new LockError('AGENTDB_ERR_LOCK_REASON', 'say why with --reason');
+    if (!target.user === !target.task) throw new ServerError(ServerErrorCode.LOCK_TARGET, 'lock either --user or --task');
+    if (!reason.trim()) throw new ServerError(ServerErrorCode.LOCK_REASON, 'say why with --reason');
     if (!future) await this.refuseUnseen(target);
     const until = ttl === undefined ? undefined : new Date(Date.now() + parseDuration(ttl));
     // A duration past the calendar (a few hundred thousand years) is a typo, not a lock that never ends.
-    if (until && Number.isNaN(until.getTime())) throw new LockError('AGENTDB_ERR_LOCK_TTL', `--ttl ${ttl} is too long; leave it out for a lock until unlock`);
+    if (until && Number.isNaN(until.getTime())) throw new ServerError(ServerErrorCode.LOCK_TTL, `--ttl ${ttl} is too long; leave it out for a lock until unlock`);
     const lock: LockRecord = {
       id: `lck_${randomBytes(9).toString('base64url')}`,
       target: target.user ? { user: target.user } : { task: target.task! },
@@ -100,12 +91,12 @@ export class Locks {
     const seen = await this.audit.search({ ...(target.user !== undefined ? { user: target.user } : { task: target.task! }), limit: 1 });
     if (seen.length > 0) return;
     const what = target.user !== undefined ? `no identity named "${target.user}"` : `no task with id or text "${target.task}"`;
-    throw new LockError('AGENTDB_ERR_LOCK_NO_MATCH', `${what} appears in the audit log, so the lock would stop nothing now; add --future to lock only ones to come`, 404);
+    throw new ServerError(ServerErrorCode.LOCK_NO_MATCH, `${what} appears in the audit log, so the lock would stop nothing now; add --future to lock only ones to come`, 404);
   }
 
   async remove(by: Identity, id: string): Promise<void> {
     this.refuseLocked(by);
-    if (!(await this.store.removeLock(id, by.name, new Date().toISOString()))) throw new LockError('AGENTDB_ERR_LOCK_NOT_FOUND', `no active lock ${id}`, 404);
+    if (!(await this.store.removeLock(id, by.name, new Date().toISOString()))) throw new ServerError(ServerErrorCode.LOCK_NOT_FOUND, `no active lock ${id}`, 404);
     await this.load();
     await this.audit.write([{ type: 'lock.removed', identity: { name: by.name, kind: by.kind, roles: by.roles }, details: { lock: id } }]);
   }

@@ -3,9 +3,13 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Identity } from '../identity/index.js';
 import type { Store } from '../store/index.js';
+import { ServerError, ServerErrorCode } from './errors.js';
 
-export class LoginSessionError extends Error {
-  readonly code = 'AGENTDB_ERR_LOGIN_SESSION';
+/** No usable login session: the API answers 401 (run `agentdb login`). */
+export class LoginSessionError extends ServerError {
+  constructor(message: string) {
+    super(ServerErrorCode.LOGIN_SESSION, message, 401);
+  }
 }
 
 export interface LoginSession {

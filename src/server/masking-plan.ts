@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { AuditLog } from '../audit/index.js';
 import { compileMasking, describeStrategy, HASH_KEY_BYTES, type MaskingBlockInput } from '../masking/index.js';
 import type { Role } from '../policy/index.js';
+import { ServerErrorCode } from './errors.js';
 import type { LoginSession } from './login-sessions.js';
 
 export interface MaskedColumnView {
@@ -44,11 +45,11 @@ export function registerMaskingPlan(app: FastifyInstance, deps: MaskingPlanDeps)
   app.get('/v1/masking-plan', async (req, reply) => {
     const s = await deps.authed(req);
     const q = planQuery.safeParse(req.query ?? {});
-    if (!q.success) return reply.status(400).send({ error: { code: 'AGENTDB_ERR_API_BAD_REQUEST', message: `task: ${q.error.issues[0]!.message}` } });
+    if (!q.success) return reply.status(400).send({ error: { code: ServerErrorCode.API_BAD_REQUEST, message: `task: ${q.error.issues[0]!.message}` } });
     const issued = (await deps.audit.search({ task: q.data.task, type: 'cert.issued', user: s.identity.name, limit: 10 }))
       .find((e) => e.task?.id === q.data.task && e.identity?.name === s.identity.name);
     if (!issued?.task || !issued.db || !issued.identity) {
-      return reply.status(404).send({ error: { code: 'AGENTDB_ERR_MASKING_PLAN_NOT_FOUND', message: `no task ${q.data.task} of ${s.identity.name}` } });
+      return reply.status(404).send({ error: { code: ServerErrorCode.MASKING_PLAN_NOT_FOUND, message: `no task ${q.data.task} of ${s.identity.name}` } });
     }
     const roles = issued.identity.roles;
     const m = compileMasking(roles.map((r) => deps.roles[r]?.masking as MaskingBlockInput | undefined), UNUSED_KEY);

@@ -1,6 +1,7 @@
 // Token buckets, one per key (a source address or an identity): `burst` requests at once, then `perMinute`
 // on average. Over the limit the API answers 429 with Retry-After (LimitError; api.ts maps it).
 import { addressKey } from '../gateway/index.js';
+import { ServerError, ServerErrorCode } from './errors.js';
 
 export interface RateSpec {
   burst: number;
@@ -8,14 +9,13 @@ export interface RateSpec {
 }
 
 /** Too many of something: HTTP 429, with the seconds after which a retry can succeed. */
-export class LimitError extends Error {
-  readonly status = 429;
+export class LimitError extends ServerError {
   constructor(
-    readonly code: string,
+    code: typeof ServerErrorCode.API_RATE_LIMITED | typeof ServerErrorCode.API_TOO_MANY_LOGINS,
     message: string,
     readonly retryAfterS: number,
   ) {
-    super(message);
+    super(code, message, 429);
   }
 }
 
@@ -50,7 +50,7 @@ export class RateLimiter {
       return;
     }
     const retryAfterS = Math.max(1, Math.ceil((1 - b.tokens) / this.perMs / 1000));
-    throw new LimitError('AGENTDB_ERR_API_RATE_LIMITED', `too many ${this.what} ${key}: at most ${this.spec.burst} at once and ${this.spec.perMinute} a minute; retry in ${retryAfterS} s`, retryAfterS);
+    throw new LimitError(ServerErrorCode.API_RATE_LIMITED, `too many ${this.what} ${key}: at most ${this.spec.burst} at once and ${this.spec.perMinute} a minute; retry in ${retryAfterS} s`, retryAfterS);
   }
 
   private add(key: string, now: number): Bucket {

@@ -7,7 +7,7 @@ import { AuditLog, loadOrCreateCheckpointKey } from '../audit/index.js';
 import { openPostgresStore, openSqliteStore, startSqliteWriter, type BulkWriter, type Store } from '../store/index.js';
 import { OidcLogin, WorkloadIssuers } from '../identity/index.js';
 import { Gateway, Provisioner, type GatewayDatabase } from '../gateway/index.js';
-import { loadParser, compilePolicy, sessionSettingsFor, budgetFor, reviewTimeoutFor, roleTable, holdByEffect, rowsOverFor, provisionPlanFor } from '../policy/index.js';
+import { loadParser, compilePolicy, sessionSettingsFor, budgetFor, reviewTimeoutFor, roleTable, rowsOverFor, provisionPlanFor } from '../policy/index.js';
 import { ConfigError, resolveSecret, splitHostPort, type Config } from './config.js';
 import { parseDuration } from './duration.js';
 import { LoginSessions } from './login-sessions.js';
@@ -17,6 +17,8 @@ import { AccessRequests } from './access-requests.js';
 import { Locks, lockCovers } from './locks.js';
 import { Revocation } from './revocation.js';
 import { Webhook } from './webhook.js';
+import { requestPageUrl } from './ui/index.js';
+import { closeSessionsLeftOpen, gatewayInstance } from './open-sessions.js';
 import { compileMasking, loadOrCreateHashKey, type MaskingBlockInput, type MaskingPolicy } from '../masking/index.js';
 
 export interface RunningServer {
@@ -68,6 +70,14 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     sink: writer,
     checkpoint: { signer, every: config.audit.checkpointEvery, onError: (err) => log.error({ code: (err as { code?: string }).code, err: err.message }, 'audit checkpoint') },
   });
+  // Sessions a crash of this gateway left open are closed in the audit before it takes new ones (open-sessions.ts).
+  const instance = await gatewayInstance(dataDir);
+  // A log that cannot be written now (disk full) does not keep the server down: statements are refused until it
+  // can be, and the next start tries again (the previous start's mark stays).
+  await closeSessionsLeftOpen(store, audit, instance).then(
+    (n) => n > 0 && log.warn({ sessions: n }, 'sessions left open by an earlier run closed in the audit log (gateway-restart)'),
+    (err: Error) => log.error({ code: (err as { code?: string }).code, err: err.message }, 'sessions left open by an earlier run could not be closed in the audit log'),
+  );
   const userCa = await CertificateAuthority.loadOrCreate(dataDir, 'user', config.cluster);
   const hostCa = await CertificateAuthority.loadOrCreate(dataDir, 'host', config.cluster);
   const apiListen = splitHostPort(config.api.listen);
@@ -116,8 +126,10 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   };
 
   const hook = config.review.webhook;
+  // Links to the web console use api.publicUrl, else the URL the API listens on (known once it does, below).
+  let publicUrl = config.api.publicUrl ?? '';
   const webhook = hook
-    ? new Webhook({ url: hook.url, ...(hook.secretEnv && process.env[hook.secretEnv] ? { secret: process.env[hook.secretEnv]! } : {}), onFailure: (err) => log.warn({ err: err.message }, 'review webhook failed') })
+    ? new Webhook({ url: hook.url, ...(hook.secretEnv && process.env[hook.secretEnv] ? { secret: process.env[hook.secretEnv]! } : {}), onFailure: (err) => log.warn({ err: err.message }, 'review webhook failed'), requestUrl: (id) => requestPageUrl(publicUrl, id) })
     : undefined;
   // Revocation reaches open sessions: a lock ends the sessions it covers, an ended login the sessions its
   // certificates opened (revocation.ts; it sweeps the gateway once the gateway is up).
@@ -146,8 +158,9 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       return l ? `locked by ${l.createdBy}: ${l.reason}` : undefined;
     },
     // application_name carries "agentdb <sid> <identity>" into pg_stat_activity: nobody may overwrite it.
-    // The rules decide first; an allowed write of a role with review.rowsOver is then held until its rows are counted.
-    decide: (ctx, stmt) => holdByEffect(policy.decide(ctx.identity, stmt), stmt, rowsOverFor(roles, ctx.identity.roles)),
+    // The rules alone: the session's decision (policy decideStatements) then holds an allowed write of a role with
+    // review.rowsOver (sessionPolicy's rowsOver) until its rows are counted.
+    decide: (ctx, stmt) => policy.decide(ctx.identity, stmt),
     sessionPolicy: (ctx, traits) => ({
       // Agents and bots also get the idle-in-transaction and lock timeouts (AGENT_SESSION_DEFAULTS).
       settings: sessionSettingsFor(roles, ctx.identity.roles, traits, ctx.identity.kind),
@@ -162,7 +175,9 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       return o.approved ? { approved: true, by: o.by } : { approved: false, reason: o.reason };
     },
     unauthenticated: { ...config.limits.gateway.unauthenticated, timeoutMs: parseDuration(config.limits.gateway.unauthenticated.timeout) },
+    maxMessageBytes: config.limits.gateway.maxMessageBytes,
     log,
+    instance,
   });
   const gwAddr = await gateway.listen();
   revocation.start(gateway, { isLoginActive: (id) => sessions.isActive(id), refreshLocks: () => locks.refresh() });
@@ -187,6 +202,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       tls: serverCert,
       hostCaPem: hostCa.certPem,
       gatewayAddr,
+      ...(config.api.publicUrl ? { publicUrl: config.api.publicUrl } : {}),
       oidc: { issuer: oidcCfg.issuer, audience: oidcCfg.audience, login },
       mapping: { nameClaims: config.auth.nameClaims, groupsClaim: config.auth.groupsClaim, traitClaims: config.auth.traitClaims, bindings: config.auth.bindings },
       workload: new WorkloadIssuers(config.auth.workload),
@@ -203,6 +219,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     apiListen,
   );
   const apiUrl = config.api.publicUrl ?? api.url;
+  publicUrl = apiUrl;
   log.info({ api: apiUrl, gateway: gatewayAddr }, 'agentdb server started');
 
   return {

@@ -1,13 +1,14 @@
 // Task certificates: what the roles of a logged-in identity allow on one database, for one task, for a while.
 import { randomBytes } from 'node:crypto';
 import { CaError, type CertificateAuthority } from '../ca/index.js';
-import { allowsName, grantsFor, resolveDatabaseAccess, roleNamed, type DatabaseAccess, type Role, type RoleGrant } from '../policy/index.js';
+import { allowsName, grantsFor, resolveDatabaseAccess, roleNamed, type DatabaseAccess, type PolicyError, type Role, type RoleGrant } from '../policy/index.js';
 import type { Identity } from '../identity/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { LoginSession } from './login-sessions.js';
 import type { Locks } from './locks.js';
 import type { AccessRequests } from './access-requests.js';
 import { formatDuration, parseDuration } from './duration.js';
+import { ServerError, ServerErrorCode } from './errors.js';
 
 export interface CertRequest {
   csr: string;
@@ -24,16 +25,6 @@ export interface IssuedCert {
   serial: string;
   task: { id: string; reason: string };
   db: { service: string; names: string[]; users: string[] };
-}
-
-export class CertIssueError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 403,
-  ) {
-    super(message);
-  }
 }
 
 const DEFAULT_TTL_MS = 60 * 60 * 1000;
@@ -70,13 +61,13 @@ export class TaskCertIssuer {
   async issue(session: LoginSession, req: CertRequest): Promise<IssuedCert> {
     const identity = session.identity;
     const lock = this.locks.find(identity.name);
-    if (lock) throw new CertIssueError('AGENTDB_ERR_CERT_LOCKED', `${identity.name} is locked by ${lock.createdBy}: ${lock.reason}`);
+    if (lock) throw new ServerError(ServerErrorCode.CERT_LOCKED, `${identity.name} is locked by ${lock.createdBy}: ${lock.reason}`, 403);
     let ttl = DEFAULT_TTL_MS;
     if (req.ttl) {
       try {
         ttl = parseDuration(req.ttl);
       } catch (err) {
-        throw new CertIssueError('AGENTDB_ERR_CERT_TTL', (err as Error).message, 400);
+        throw new ServerError(ServerErrorCode.CERT_TTL, (err as Error).message);
       }
     }
     const scope = await this.scopeFor(identity, req);
@@ -105,7 +96,7 @@ export class TaskCertIssuer {
         },
       });
     } catch (err) {
-      if (err instanceof CaError && err.isRequestFault) throw new CertIssueError(err.code, err.message, 400);
+      if (err instanceof CaError && err.isRequestFault) throw new ServerError(err.code, err.message);
       throw err;
     }
     await this.audit.write([{
@@ -147,7 +138,7 @@ export class TaskCertIssuer {
     const defaults = unique(found.map((f) => f.grant.defaultUser ?? f.grant.users[0]!));
     const user = req.dbUser ?? (users.length === 1 ? users[0] : defaults.length === 1 ? defaults[0] : undefined);
     if (user === undefined || user === '*') {
-      throw new CertIssueError('AGENTDB_ERR_CERT_CHOOSE_USER', `choose a database user with --db-user (allowed on "${req.db}": ${users.join(', ')})`, 400);
+      throw new ServerError(ServerErrorCode.CERT_CHOOSE_USER, `choose a database user with --db-user (allowed on "${req.db}": ${users.join(', ')})`);
     }
     const used = found.filter((f) => allowsName(f.grant.users, user));
     const roles = unique(used.map((f) => f.role));
@@ -171,11 +162,12 @@ export class TaskCertIssuer {
     try {
       resolveDatabaseAccess(this.roles, roleNames, { service: req.db, user: req.dbUser, name: req.dbName });
     } catch (err) {
-      throw new CertIssueError((err as { code: string }).code, (err as Error).message);
+      throw new ServerError((err as PolicyError).code, (err as PolicyError).message, 403);
     }
-    throw new CertIssueError(
-      'AGENTDB_ERR_CERT_NO_GRANT',
+    throw new ServerError(
+      ServerErrorCode.CERT_NO_GRANT,
       `no single role of ${identity.name} grants database user "${req.dbUser}" on database "${req.dbName}" of "${req.db}"`,
+      403,
     );
   }
 }

@@ -11,6 +11,8 @@ export interface WebhookOptions {
   /** first retry delay; doubles each time */
   backoffMs?: number;
   onFailure?: (err: Error) => void;
+  /** the web console's page of a request: a payload about one gets it as `url`, so a chat message leads straight there */
+  requestUrl?: (requestId: string) => string;
 }
 
 export class Webhook {
@@ -18,7 +20,8 @@ export class Webhook {
 
   /** Fire and forget; resolves when delivered or given up (for tests). */
   send(payload: unknown): Promise<boolean> {
-    const body = JSON.stringify(payload);
+    const id = (payload as { request?: { id?: unknown } } | undefined)?.request?.id;
+    const body = JSON.stringify(typeof id === 'string' && this.opts.requestUrl ? { ...(payload as object), url: this.opts.requestUrl(id) } : payload);
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'agentdb-webhook' };
     if (this.opts.secret) headers['x-agentdb-signature'] = `sha256=${createHmac('sha256', this.opts.secret).update(body).digest('hex')}`;
     const attempts = this.opts.attempts ?? 5;

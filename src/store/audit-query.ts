@@ -1,4 +1,4 @@
-import { StoreError } from './errors.js';
+import { StoreError, StoreErrorCode } from './errors.js';
 import type { AuditQuery } from './records.js';
 
 export const DEFAULT_AUDIT_LIMIT = 100;
@@ -30,7 +30,7 @@ export interface AuditFilter {
 }
 
 function badQuery(message: string): StoreError {
-  return new StoreError('AGENTDB_ERR_STORE_BAD_QUERY', message);
+  return new StoreError(StoreErrorCode.BAD_QUERY, message);
 }
 
 function optionalString(q: AuditQuery, key: 'user' | 'db' | 'task' | 'sid' | 'type' | 'query'): string | undefined {

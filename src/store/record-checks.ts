@@ -1,13 +1,13 @@
 // Checks on what callers hand a store, shared by every implementation so that bad input fails the
 // same way (AGENTDB_ERR_STORE_BAD_RECORD) before anything is written, instead of deep in a driver.
-import { StoreError } from './errors.js';
+import { StoreError, StoreErrorCode } from './errors.js';
 import type { AccessRequestRecord, AuditRecord, LockRecord, LoginSessionRecord, RecordingRecord } from './records.js';
 
 /** Date.prototype.toISOString's form; stored times must have it so text order is time order. */
 const ISO_UTC_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 function badRecord(message: string, cause?: unknown): StoreError {
-  return new StoreError('AGENTDB_ERR_STORE_BAD_RECORD', message, cause === undefined ? undefined : { cause });
+  return new StoreError(StoreErrorCode.BAD_RECORD, message, cause === undefined ? undefined : { cause });
 }
 
 function requireString(v: unknown, what: string): asserts v is string {
@@ -85,7 +85,7 @@ export function fromJsonText(text: string, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new StoreError('AGENTDB_ERR_STORE_CORRUPT', `${what} in the store is not valid JSON`, { cause: err });
+    throw new StoreError(StoreErrorCode.CORRUPT, `${what} in the store is not valid JSON`, { cause: err });
   }
 }
 

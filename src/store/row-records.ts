@@ -1,5 +1,5 @@
 // Stored rows back into records: the same columns in every Store implementation, so one mapping serves them all.
-import { StoreError } from './errors.js';
+import { StoreError, StoreErrorCode } from './errors.js';
 import { fromJsonText } from './record-checks.js';
 import type { AccessRequestRecord, AccessRequestState, AuditRecord, LockRecord } from './records.js';
 
@@ -7,7 +7,7 @@ export type Row = Readonly<Record<string, unknown>>;
 
 export function text(row: Row, col: string): string {
   const v = row[col];
-  if (typeof v !== 'string') throw new StoreError('AGENTDB_ERR_STORE_CORRUPT', `the store holds a row whose ${col} is not text`);
+  if (typeof v !== 'string') throw new StoreError(StoreErrorCode.CORRUPT, `the store holds a row whose ${col} is not text`);
   return v;
 }
 

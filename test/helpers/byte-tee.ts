@@ -31,8 +31,11 @@ export interface LoopbackRelay {
   close(): Promise<void>;
 }
 
-/** Starts a relay on 127.0.0.1 (a free port); `down` gets each server chunk and returns what the client gets. */
-export async function startLoopbackRelay(target: Address, down: () => (chunk: Buffer) => Buffer): Promise<LoopbackRelay> {
+/**
+ * Starts a relay on 127.0.0.1 (a free port, or `port`: a relay stopped and started again on the same port is a
+ * server that went away and came back); `down` gets each server chunk and returns what the client gets.
+ */
+export async function startLoopbackRelay(target: Address, down: () => (chunk: Buffer) => Buffer, port = 0): Promise<LoopbackRelay> {
   let connections = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -53,7 +56,7 @@ export async function startLoopbackRelay(target: Address, down: () => (chunk: Bu
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(port, '127.0.0.1', () => resolve());
   });
   return {
     address: { host: '127.0.0.1', port: (server.address() as net.AddressInfo).port },

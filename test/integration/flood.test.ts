@@ -15,7 +15,7 @@ import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 import { runFloods, type FloodRecord } from '../helpers/flooder.js';
 import { clusterUserCa, gatewayPgClient, issueTaskCert, type ClientCert } from '../helpers/task-certs.js';
 
-/** The deadline for unauthenticated connections in this suite (the default is 15 s; the test need not wait that long). */
+/** The deadline for unauthenticated connections in this suite (the defaults are 15 s for the API, 60 s for the gateway; the test need not wait that long). */
 const DEADLINE_S = 3;
 /** The defaults' caps, which the suite runs with. */
 const PER_ADDRESS = 64;

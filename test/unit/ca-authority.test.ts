@@ -3,7 +3,8 @@ import { readFile, stat, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { x509 } from '../../src/ca/x509.js';
-import { CaError, CertificateAuthority, verifyTaskCert } from '../../src/ca/index.js';
+import { CaError, CertificateAuthority } from '../../src/ca/index.js';
+import { verifyTaskCert } from '../helpers/task-cert-verify.js';
 import { expectCaError, issueFor, newCa, tempDir } from './ca-fixtures.js';
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;

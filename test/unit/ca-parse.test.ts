@@ -1,6 +1,7 @@
 import { webcrypto } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { parseTaskCert, verifyTaskCert } from '../../src/ca/index.js';
+import { parseTaskCert } from '../../src/ca/index.js';
+import { verifyTaskCert } from '../helpers/task-cert-verify.js';
 import type { TaskCertificate } from '../../src/ca/index.js';
 import { signCertificate } from '../../src/ca/certificate-der.js';
 import { objectIdentifier, octetString, sequence, tlv, TAG, utf8String } from '../../src/ca/der.js';

@@ -6,6 +6,10 @@ import {
   bindComplete, bindMessage, executeMessage, parseComplete, sessionHarness, settle, syncMessage, type SessionHarness,
 } from '../helpers/session-harness.js';
 import { errorOf, typedMessage, type WireMessage } from '../helpers/wire.js';
+import type { Duplex } from 'node:stream';
+import { AuditError } from '../../src/audit/errors.js';
+import { auditUnavailable, errorResponseOf } from '../../src/gateway/error-response.js';
+import { GatewayError } from '../../src/gateway/errors.js';
 
 let h: SessionHarness | undefined;
 afterEach(() => {
@@ -91,3 +95,86 @@ describe('GatewaySession relay', () => {
     expect(ready!.type).toBe('Z');
   });
 });
+
+describe('GatewaySession holds', () => {
+  test('a held statement waits for its review; refused, it is replaced by the poison query and answered 42501 with the reason', async () => {
+    const s = await start();
+    // The demo agent's agent-safe rules hold a DELETE without WHERE; the harness's reviewer refuses everything.
+    s.client.send(queryMessage('DELETE FROM orders'));
+    expect(queryText(await s.backend.next())).toBe('AGENTDB DENIED');
+    expect(s.audit.events.map((e) => [e.type, e.statement?.decision])).toEqual([['db.session.review', 'review'], ['db.session.denied', 'deny']]);
+    expect(s.audit.events[1]!.message).toBe('no reviewer in the session harness');
+    s.backend.send(errorResponse({ code: '42601', message: 'syntax error at or near "AGENTDB"' }), readyForQuery('I'));
+    const [error] = await s.client.until('Z');
+    expect(errorOf(error!)).toMatchObject({ code: '42501', message: expect.stringMatching(/no reviewer in the session harness/) });
+  });
+});
+
+describe('GatewaySession ends', () => {
+  const diskFull = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+
+  test.each([
+    ['a full disk', () => new AuditError('AGENTDB_ERR_AUDIT_WRITE_FAILED', 'the audit log could not be written', { cause: diskFull() }), '53100', 'ENOSPC: no space left on device, write'],
+    ['any other write failure', () => new AuditError('AGENTDB_ERR_AUDIT_WRITE_FAILED', 'the audit log could not be written', { cause: new Error('database is locked') }), '58030', 'database is locked'],
+    ['an error with no SQLSTATE', () => new Error('store went away'), '58030', 'store went away'],
+  ])('when the audit log cannot store a statement (%s) it is not forwarded, the client gets the SQLSTATE, the session ends as audit-unavailable', async (_what, failure, sqlState, cause) => {
+    const s = await start();
+    s.audit.submit = (_events, onDurable) => onDurable(failure());
+    s.client.send(queryMessage('SELECT id FROM customers WHERE id = 1'));
+    const fatal = errorOf(await s.client.next());
+    expect(fatal).toMatchObject({ severity: 'FATAL', code: sqlState, message: `audit log unavailable: statement not executed (${cause})` });
+    expect(fatal.detail).toContain('AGENTDB_ERR_GATEWAY_AUDIT_UNAVAILABLE');
+    expect(await s.ended).toBe('audit-unavailable');
+    await settle();
+    expect(s.backend.waiting).toBe(0);
+  });
+
+  test("PostgreSQL's FATAL before it closes the connection names the end: backend-closed: <SQLSTATE> <message>", async () => {
+    const s = await start();
+    s.backend.send(errorResponse({ severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' }));
+    const passed = errorOf(await s.client.next());
+    expect(passed).toMatchObject({ severity: 'FATAL', code: '57P01' });
+    backendSocketOf(s).destroy();
+    expect(await s.ended).toBe('backend-closed: 57P01 terminating connection due to administrator command');
+  });
+
+  test('a connection PostgreSQL closes without a word ends as backend-closed', async () => {
+    const s = await start();
+    // An ERROR is not why a connection ends: it does not name the end.
+    s.backend.send(errorResponse({ code: '42P01', message: 'relation "x" does not exist' }), readyForQuery('I'));
+    await s.client.until('Z');
+    backendSocketOf(s).destroy();
+    expect(await s.ended).toBe('backend-closed');
+  });
+});
+
+describe('errorResponseOf', () => {
+  test('an error with a SQLSTATE and an AGENTDB code keeps both; its detail and hint stay', () => {
+    const err = new GatewayError('AGENTDB_ERR_GATEWAY_LOCKED', 'locked by ops: incident', '28000', 'since 10:00', 'ask ops');
+    const fields = errorOf(wireMessage(errorResponseOf(err, 'FATAL')));
+    expect(fields).toMatchObject({ severity: 'FATAL', code: '28000', message: 'locked by ops: incident', hint: 'ask ops' });
+    expect(fields.detail).toBe('since 10:00\nagentdb error code AGENTDB_ERR_GATEWAY_LOCKED');
+  });
+
+  test('any other error is XX000 with the gateway internal code; a thrown non-error is told as text', () => {
+    expect(errorOf(wireMessage(errorResponseOf(new TypeError('x is undefined'))))).toMatchObject({
+      severity: 'ERROR', code: 'XX000', message: 'x is undefined', detail: 'agentdb error code AGENTDB_ERR_GATEWAY_INTERNAL',
+    });
+    expect(errorOf(wireMessage(errorResponseOf('plain text')))).toMatchObject({ code: 'XX000', message: 'plain text' });
+    // A property that is not a SQLSTATE is not taken for one.
+    expect(errorOf(wireMessage(errorResponseOf(Object.assign(new Error('odd'), { sqlState: 'nope', code: 'EPIPE' }))))).toMatchObject({
+      code: 'XX000', detail: 'agentdb error code AGENTDB_ERR_GATEWAY_INTERNAL',
+    });
+  });
+
+  test('an audit failure keeps the SQLSTATE the audit error carries, 58030 without one', () => {
+    const full = new AuditError('AGENTDB_ERR_AUDIT_WRITE_FAILED', 'w', { cause: diskFullError() });
+    expect(auditUnavailable(full)).toMatchObject({ code: 'AGENTDB_ERR_GATEWAY_AUDIT_UNAVAILABLE', sqlState: '53100', message: 'audit log unavailable: statement not executed (ENOSPC)' });
+    expect(auditUnavailable(new Error('gone'))).toMatchObject({ sqlState: '58030', message: 'audit log unavailable: statement not executed (gone)' });
+  });
+});
+
+const diskFullError = () => Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' });
+/** The session's own end of the backend pair: destroying it is PostgreSQL's socket closing under the session. */
+const backendSocketOf = (s: SessionHarness) => (s.session as unknown as { backend: Duplex }).backend;
+const wireMessage = (raw: Buffer): WireMessage => ({ type: String.fromCharCode(raw[0]!), raw });

@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { z } from 'zod';
 import {
-  AGENT_SAFE_RULES, analyze, compilePolicy, decideStatement, loadParser, roleSchema, type Decision, type RoleInput,
+  AGENT_SAFE_RULES, analyze, compilePolicy, loadParser, roleSchema, type Decision, type RoleInput,
 } from '../../src/policy/index.js';
 import { parseConfig } from '../../src/server/config.js';
 
@@ -291,10 +291,11 @@ describe('order, defaults and built-in steps', () => {
     expect(policy.decide(agent('first'), a)).not.toBe(policy.decide(human('second'), a));
   });
 
-  test('decideStatement decides with a config object, compiled once', () => {
+  test('one compiled policy decides by the identity\'s own roles', () => {
     const stmt = analyze('SELECT * FROM t').statements[0]!;
-    expect(decideStatement(roles, agent('first'), stmt).rule).toBe('first-denies');
-    expect(decideStatement(roles, human('second'), stmt).rule).toBe('second-allows');
+    const policy = compilePolicy(roles);
+    expect(policy.decide(agent('first'), stmt).rule).toBe('first-denies');
+    expect(policy.decide(human('second'), stmt).rule).toBe('second-allows');
   });
 });
 

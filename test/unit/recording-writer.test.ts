@@ -39,32 +39,37 @@ describe('RecordingWriter', () => {
     expect(await store.readRecording('s2')).toEqual([]);
     await sleep(FLUSH_INTERVAL_MS + 100);
     const stored = await store.readRecording('s2');
-    expect(stored.map((r) => r.kind)).toEqual(['start', ...Array(10).fill('statement')]);
-    expect(stored.map((r) => r.seq)).toEqual([...Array(11).keys()]);
+    // The statements of one flush are one store record.
+    expect(stored.map((r) => r.kind)).toEqual(['start', 'statements']);
+    expect(stored.map((r) => r.seq)).toEqual([0, 1]);
+    expect(stored[1]!.data).toEqual([...Array(10).keys()].map(stmt));
     // The timer re-arms for later statements.
     w.statement(stmt(10));
     await sleep(FLUSH_INTERVAL_MS + 100);
-    expect((await store.readRecording('s2')).length).toBe(12);
+    expect((await store.readRecording('s2')).length).toBe(3);
+    expect((await readRecording(store, 's2'))?.statements).toEqual([...Array(11).keys()].map(stmt));
     const rec = await readRecording(store, 's2');
     expect(rec?.end).toBeUndefined();
     await w.end({ endedAt: '2025-06-15T14:23:10.000Z' });
   });
 
-  test(`flushes at once when ${FLUSH_ENTRIES} entries wait, one appendRecording per batch`, async () => {
+  test(`flushes at once when ${FLUSH_ENTRIES} statements wait, one appendRecording and one record per batch`, async () => {
     const real = await stores.open();
     const { store, calls } = countingStore(real.store);
     const w = new RecordingWriter(store, header('s3'));
-    for (let i = 0; i < FLUSH_ENTRIES - 1; i++) w.statement(stmt(i)); // + the start record = FLUSH_ENTRIES
+    for (let i = 0; i < FLUSH_ENTRIES; i++) w.statement(stmt(i));
     await turn();
-    expect(calls).toEqual([FLUSH_ENTRIES]);
-    expect((await store.readRecording('s3')).length).toBe(FLUSH_ENTRIES);
-    for (let i = 0; i < 2 * FLUSH_ENTRIES + 5; i++) w.statement(stmt(i));
+    // The header and one record holding the FLUSH_ENTRIES statements.
+    expect(calls).toEqual([2]);
+    expect((await store.readRecording('s3')).map((r) => (Array.isArray(r.data) ? r.data.length : r.kind))).toEqual(['start', FLUSH_ENTRIES]);
+    for (let i = 0; i < 2 * FLUSH_ENTRIES + 5; i++) w.statement(stmt(FLUSH_ENTRIES + i));
     await turn();
-    expect(calls).toEqual([FLUSH_ENTRIES, FLUSH_ENTRIES, FLUSH_ENTRIES]);
+    expect(calls).toEqual([2, 1, 1]);
     await w.end({ endedAt: '2025-06-15T14:23:10.000Z' });
-    expect(calls).toEqual([FLUSH_ENTRIES, FLUSH_ENTRIES, FLUSH_ENTRIES, 6]);
+    // The last 5 statements, then the end marker.
+    expect(calls).toEqual([2, 1, 1, 2]);
     const rec = await readRecording(real.store, 's3');
-    expect(rec?.statements.length).toBe(FLUSH_ENTRIES - 1 + 2 * FLUSH_ENTRIES + 5);
+    expect(rec?.statements).toEqual([...Array(3 * FLUSH_ENTRIES + 5).keys()].map(stmt));
     expect(rec?.end).toBeDefined();
   });
 
@@ -130,11 +135,24 @@ describe('readRecording', () => {
     expect(await readRecording(store, 's')).toEqual({ header: header('s'), statements: [stmt(1)] });
   });
 
+  test('single statements (recordings made before batching) and batches read in seq order', async () => {
+    const { store } = await stores.open();
+    await store.appendRecording([
+      { sid: 'old', seq: 0, time: '2025-06-15T14:22:03.120Z', kind: 'start', data: header('old') },
+      { sid: 'old', seq: 1, time: '2025-06-15T14:22:04.000Z', kind: 'statement', data: stmt(1) },
+      { sid: 'old', seq: 2, time: '2025-06-15T14:22:05.000Z', kind: 'statements', data: [stmt(2), stmt(3)] },
+      { sid: 'old', seq: 3, time: '2025-06-15T14:22:06.000Z', kind: 'statement', data: stmt(4) },
+    ]);
+    expect((await readRecording(store, 'old'))?.statements).toEqual([stmt(1), stmt(2), stmt(3), stmt(4)]);
+  });
+
   test('damaged recordings give AGENTDB_ERR_RECORDING_CORRUPT naming the entry', async () => {
     const cases: [string, unknown[]][] = [
       ['no header', [{ kind: 'statement', data: stmt(0) }]],
       ['bad header', [{ kind: 'start', data: { ...header('s'), task: 'x' } as unknown as RecordingHeader }]],
       ['bad statement', [{ kind: 'start', data: header('s') }, { kind: 'statement', data: { sql: 5 } }]],
+      ['a batch that is not an array', [{ kind: 'start', data: header('s') }, { kind: 'statements', data: stmt(0) }]],
+      ['a bad statement in a batch', [{ kind: 'start', data: header('s') }, { kind: 'statements', data: [stmt(0), { sql: 5 }] }]],
       ['bad end', [{ kind: 'start', data: header('s') }, { kind: 'end', data: 'done' }]],
       ['two headers', [{ kind: 'start', data: header('s') }, { kind: 'start', data: header('s') }]],
     ];

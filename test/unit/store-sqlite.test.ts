@@ -63,6 +63,18 @@ describe('sqlite store file', () => {
     db.close();
   });
 
+  test('the audit table keeps only the indexes search uses (each one is written for every statement)', async () => {
+    const file = join(freshDir() + '-indexes.db');
+    await (await openSqliteStore(file)).close();
+    const db = new DatabaseSync(file);
+    const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit' AND sql IS NOT NULL ORDER BY name").all().map((r) => r['name']);
+    expect(names).toEqual(['audit_identity_name', 'audit_sid', 'audit_time', 'audit_type']);
+    // A search by user and database walks the user's index, not the few-valued database column.
+    const plan = db.prepare('EXPLAIN QUERY PLAN SELECT seq FROM audit WHERE identity_name = ? AND db_service = ? ORDER BY seq DESC LIMIT 10').all('a', 'b');
+    expect(plan.map((r) => r['detail']).join(' ')).toMatch(/audit_identity_name/);
+    db.close();
+  });
+
   test('a schema newer than this agentdb is refused with a clear error', async () => {
     const file = join(freshDir() + '.db');
     await (await openSqliteStore(file)).close();

@@ -13,7 +13,8 @@ import { AccessRequests } from '../../src/server/access-requests.js';
 import { demoRoles } from '../../src/server/dev/demo-roles.js';
 import { Locks } from '../../src/server/locks.js';
 import type { LoginSession } from '../../src/server/login-sessions.js';
-import { CertIssueError, TaskCertIssuer, type CertRequest } from '../../src/server/task-certs.js';
+import { TaskCertIssuer, type CertRequest } from '../../src/server/task-certs.js';
+import { ServerError } from '../../src/server/errors.js';
 import { tempStores } from './audit-fixtures.js';
 import { rejected } from '../helpers/expect-coded.js';
 
@@ -123,7 +124,7 @@ describe('grant by grant', () => {
 
   test('one role\'s user never combines with another role\'s database name', async () => {
     const csr = await (await generateClientKey()).csr('bea');
-    const err = await rejected(CertIssueError, w.issuer.issue(login(person), { csr, db: 'customers', dbUser: 'app_rw', dbName: 'db2' }), 'AGENTDB_ERR_CERT_NO_GRANT');
+    const err = await rejected(ServerError, w.issuer.issue(login(person), { csr, db: 'customers', dbUser: 'app_rw', dbName: 'db2' }), 'AGENTDB_ERR_CERT_NO_GRANT');
     expect(err.status).toBe(403);
   });
 
@@ -160,7 +161,7 @@ describe('grant by grant', () => {
     der[der.length - 3]! ^= 0x55;
     const forged = `${lines[0]}\n${der.toString('base64')}\n${lines.at(-1)}\n`;
     for (const bad of [truncated, 'garbage', forged]) {
-      const err = await rejected(CertIssueError, w.issuer.issue(login(person), { csr: bad, db: 'customers', dbUser: 'app_ro' }), 'AGENTDB_ERR_CA_BAD_CSR');
+      const err = await rejected(ServerError, w.issuer.issue(login(person), { csr: bad, db: 'customers', dbUser: 'app_ro' }), 'AGENTDB_ERR_CA_BAD_CSR');
       expect(err.status, bad).toBe(400);
     }
   });

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Webhook } from '../../src/server/webhook.js';
+import { requestPageUrl } from '../../src/server/ui/index.js';
 
 const servers: http.Server[] = [];
 afterEach(() => servers.splice(0).forEach((s) => s.close()));
@@ -43,5 +44,16 @@ describe('review webhook', () => {
     expect(await new Webhook({ url: r2.url, attempts: 3, backoffMs: 10, onFailure: (e) => failures.push(e) }).send({})).toBe(false);
     expect(r2.got).toHaveLength(3);
     expect(failures.map((f) => f.message)).toEqual([expect.stringMatching(/answered 404/), expect.stringMatching(/answered 500/)]);
+  });
+
+  test('a payload about a request links to its web console page, inside what is signed', async () => {
+    const r = await receiver([200, 200]);
+    const hook = new Webhook({ url: r.url, secret: 's3cret', requestUrl: (id) => requestPageUrl('https://agentdb.example:7443/', id) });
+    await hook.send({ type: 'request.created', request: { id: 'req_a/b' } });
+    await hook.send({ type: 'other' });
+    const { body, signature } = r.got[0]!;
+    expect(JSON.parse(body)).toEqual({ type: 'request.created', request: { id: 'req_a/b' }, url: 'https://agentdb.example:7443/ui/requests/req_a%2Fb' });
+    expect(signature).toBe(`sha256=${createHmac('sha256', 's3cret').update(body).digest('hex')}`);
+    expect(JSON.parse(r.got[1]!.body)).toEqual({ type: 'other' });
   });
 });

@@ -1,6 +1,6 @@
 // The development IdP's people and bots, and the claims it states about them.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { IdentityError } from '../errors.js';
+import { IdentityError, IdentityErrorCode } from '../errors.js';
 
 export interface DevIdpUser {
   name: string;
@@ -110,5 +110,5 @@ function nonEmpty(value: unknown): value is string {
 }
 
 function invalid(message: string): IdentityError {
-  return new IdentityError('AGENTDB_ERR_IDENTITY_DEV_IDP_CONFIG', `dev IdP: ${message}`);
+  return new IdentityError(IdentityErrorCode.DEV_IDP_CONFIG, `dev IdP: ${message}`);
 }

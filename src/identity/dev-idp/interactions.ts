@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Interaction, Provider } from 'oidc-provider';
 import type { Directory } from './directory.js';
 import { loginPage, messagePage } from './pages.js';
+import { CONSOLE_FORM_TARGETS } from './web-sign-in.js';
 
 export const INTERACTION_PREFIX = '/interaction/';
 const ROUTE = /^\/interaction\/([\w-]+)(\/login)?$/;
@@ -90,8 +91,9 @@ export function send(res: ServerResponse, status: number, html: string): void {
     'content-type': 'text/html; charset=utf-8',
     'content-length': body.length,
     'cache-control': 'no-store',
-    // The pages need no script, frame or outside resource; say so.
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    // The pages need no script, frame or outside resource; say so. A form's redirects count as its target in
+    // Chromium, and the login form's lead to the web console's callback (web-sign-in.ts).
+    'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${CONSOLE_FORM_TARGETS}; frame-ancestors 'none'`,
   });
   res.end(body);
 }

@@ -3,7 +3,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
-import { IdentityError } from '../errors.js';
+import { IdentityError, IdentityErrorCode } from '../errors.js';
 
 /** RS256 because OpenID Connect requires every provider to support it for ID tokens. */
 export const SIGNING_ALG = 'RS256';
@@ -15,7 +15,7 @@ export async function loadOrCreateSigningKey(keyFile?: string): Promise<JWK> {
     text = await readFile(keyFile, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new IdentityError('AGENTDB_ERR_IDENTITY_KEY_FILE', `cannot read the dev IdP key file ${keyFile}: ${(err as Error).message}`, { cause: err });
+      throw new IdentityError(IdentityErrorCode.KEY_FILE, `cannot read the dev IdP key file ${keyFile}: ${(err as Error).message}`, { cause: err });
     }
     const key = await generateSigningKey();
     await saveKey(keyFile, key);
@@ -36,13 +36,13 @@ async function saveKey(keyFile: string, key: JWK): Promise<void> {
     // 'wx': never overwrite a key another process wrote in the meantime.
     await writeFile(keyFile, `${JSON.stringify({ keys: [key] }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_KEY_FILE', `cannot write the dev IdP key file ${keyFile}: ${(err as Error).message}`, { cause: err });
+    throw new IdentityError(IdentityErrorCode.KEY_FILE, `cannot write the dev IdP key file ${keyFile}: ${(err as Error).message}`, { cause: err });
   }
 }
 
 async function parseKeyFile(keyFile: string, text: string): Promise<JWK> {
   const bad = (why: string, cause?: unknown): IdentityError =>
-    new IdentityError('AGENTDB_ERR_IDENTITY_KEY_FILE', `the dev IdP key file ${keyFile} is not usable: ${why}; delete it to have a new key made`, { cause });
+    new IdentityError(IdentityErrorCode.KEY_FILE, `the dev IdP key file ${keyFile} is not usable: ${why}; delete it to have a new key made`, { cause });
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -7,6 +7,7 @@ import { clientClaims, userClaims, type Directory } from './directory.js';
 import { SIGNING_ALG } from './keys.js';
 import { memoryAdapterFactory } from './memory-adapter.js';
 import { INTERACTION_PREFIX } from './interactions.js';
+import { CONSOLE_CALLBACK_PLACEHOLDER } from './web-sign-in.js';
 import { cancelledPage, codeEntryPage, confirmPage, messagePage, successPage } from './pages.js';
 
 const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -32,9 +33,10 @@ export function providerConfiguration(input: ProviderConfigInput): Configuration
         client_id: controlPlaneClient.id,
         client_secret: controlPlaneClient.secret,
         client_name: 'agentdb',
-        grant_types: [DEVICE_CODE_GRANT],
-        response_types: [],
-        redirect_uris: [],
+        // Device code for the CLI; authorization code (with PKCE) for the web console's sign-in.
+        grant_types: [DEVICE_CODE_GRANT, 'authorization_code'],
+        response_types: ['code'],
+        redirect_uris: [CONSOLE_CALLBACK_PLACEHOLDER],
         token_endpoint_auth_method: 'client_secret_basic',
       },
       ...directory.clients.map((c) => ({

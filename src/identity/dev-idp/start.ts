@@ -4,13 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
-import { IdentityError } from '../errors.js';
+import { IdentityError, IdentityErrorCode } from '../errors.js';
 import { isLoopbackHost } from '../transport.js';
 import { Directory, type DevIdpClient, type DevIdpUser } from './directory.js';
 import { INTERACTION_PREFIX, interactionHandler, send } from './interactions.js';
 import { loadOrCreateSigningKey } from './keys.js';
 import { messagePage } from './pages.js';
 import { providerConfiguration } from './provider-config.js';
+import { allowConsoleCallbacks } from './web-sign-in.js';
 
 export interface DevIdpOptions {
   /** Default 127.0.0.1; must be a loopback address. */
@@ -36,15 +37,15 @@ const DEVICE_POLL_INTERVAL_S = 1;
 export async function startDevIdp(opts: DevIdpOptions): Promise<DevIdp> {
   const host = opts.host ?? '127.0.0.1';
   if (!isLoopbackHost(host)) {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_DEV_IDP_CONFIG', `dev IdP: it serves plain http, so it binds only to a loopback address, not "${host}"`);
+    throw new IdentityError(IdentityErrorCode.DEV_IDP_CONFIG, `dev IdP: it serves plain http, so it binds only to a loopback address, not "${host}"`);
   }
   const { controlPlaneClient, audience } = opts;
   if (!controlPlaneClient?.id || !controlPlaneClient.secret) {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_DEV_IDP_CONFIG', 'dev IdP: the control-plane client needs an id and a secret');
+    throw new IdentityError(IdentityErrorCode.DEV_IDP_CONFIG, 'dev IdP: the control-plane client needs an id and a secret');
   }
   // RFC 8707 resource indicators, which carry the audience, must be absolute URIs.
   if (typeof audience !== 'string' || !URL.canParse(audience)) {
-    throw new IdentityError('AGENTDB_ERR_IDENTITY_DEV_IDP_CONFIG', `dev IdP: the access-token audience must be an absolute URI (like https://agentdb.local/api), not ${JSON.stringify(audience)}`);
+    throw new IdentityError(IdentityErrorCode.DEV_IDP_CONFIG, `dev IdP: the access-token audience must be an absolute URI (like https://agentdb.local/api), not ${JSON.stringify(audience)}`);
   }
   const directory = new Directory(opts.users, opts.clients, controlPlaneClient.id);
   const signingKey = await loadOrCreateSigningKey(opts.keyFile);
@@ -61,6 +62,7 @@ export async function startDevIdp(opts: DevIdpOptions): Promise<DevIdp> {
   provider.on('device_authorization.success', (_ctx: unknown, body: { interval?: number }) => {
     body.interval = DEVICE_POLL_INTERVAL_S;
   });
+  allowConsoleCallbacks(provider, controlPlaneClient.id);
   const oidcCallback = provider.callback();
   const interactions = interactionHandler(provider, directory, controlPlaneClient.id);
   server.on('request', (req, res) => {
@@ -82,7 +84,7 @@ export async function startDevIdp(opts: DevIdpOptions): Promise<DevIdp> {
 function listen(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => {
-      reject(new IdentityError('AGENTDB_ERR_IDENTITY_DEV_IDP_LISTEN', `dev IdP: cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+      reject(new IdentityError(IdentityErrorCode.DEV_IDP_LISTEN, `dev IdP: cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
     };
     server.once('error', onError);
     server.listen(port, host, () => {

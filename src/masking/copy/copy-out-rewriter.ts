@@ -1,6 +1,6 @@
 // COPY ... TO STDOUT: one rewriter per COPY, fed every CopyData message in order.
 import type { ColumnPlan } from '../column-plan.js';
-import { MaskingError } from '../errors.js';
+import { MaskingError, MaskingErrorCode } from '../errors.js';
 import type { MaskingPolicy } from '../policy.js';
 import type { CopyOptions } from '../provenance/copy-options.js';
 import { compileValueOp, OP_PASS, type ValueOp } from '../value-ops.js';
@@ -37,7 +37,7 @@ export class CopyOutRewriter {
     this.rows.headerPending = options.header && options.format !== 'binary';
     const oneByte = (what: string, v: string) => {
       const b = Buffer.from(v, 'utf8');
-      if (b.length !== 1) throw new MaskingError('AGENTDB_ERR_MASKING_COPY', `COPY ${what} must be a single one-byte character, got "${v}"`);
+      if (b.length !== 1) throw new MaskingError(MaskingErrorCode.COPY, `COPY ${what} must be a single one-byte character, got "${v}"`);
       return b[0]!;
     };
     this.textDelimiter = oneByte('DELIMITER', options.delimiter);
@@ -64,7 +64,7 @@ export class CopyOutRewriter {
   /** A whole CopyData message as the framer gives it (type byte at off, len its whole length): the new message or undefined. */
   rewriteMessage(buf: Buffer, off: number, len: number): Buffer | undefined {
     if (len < 5 || buf[off] !== COPY_DATA || buf.readInt32BE(off + 1) !== len - 1) {
-      throw new MaskingError('AGENTDB_ERR_MASKING_COPY_DATA', 'COPY data from the database cannot be masked: a malformed CopyData message');
+      throw new MaskingError(MaskingErrorCode.COPY_DATA, 'COPY data from the database cannot be masked: a malformed CopyData message');
     }
     const payload = this.rewrite(buf.subarray(off + 5, off + len));
     if (!payload) return undefined;

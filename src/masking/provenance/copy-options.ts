@@ -1,6 +1,6 @@
 // The options of a COPY statement as the parse tree holds them (both the WITH (...) list and the old
 // `CSV HEADER DELIMITER ';'` spelling arrive as DefElems), with PostgreSQL's defaults filled in.
-import { MaskingError } from '../errors.js';
+import { MaskingError, MaskingErrorCode } from '../errors.js';
 import { list, unwrap } from './parse-tree.js';
 
 export interface CopyOptions {
@@ -26,7 +26,7 @@ export function parseCopyOptions(options: unknown): CopyOptions {
     const value = defValue(w[1].arg);
     if (name === 'format') {
       const f = String(value).toLowerCase();
-      if (f !== 'text' && f !== 'csv' && f !== 'binary') throw new MaskingError('AGENTDB_ERR_MASKING_COPY', `COPY format "${f}" is not known`);
+      if (f !== 'text' && f !== 'csv' && f !== 'binary') throw new MaskingError(MaskingErrorCode.COPY, `COPY format "${f}" is not known`);
       format = f;
     } else given[name] = value;
   }

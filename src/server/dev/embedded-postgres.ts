@@ -2,12 +2,13 @@
 // `agentdb demo`, `agentdb server --dev`, the test suite and the benchmarks. One place knows how to
 // run PostgreSQL when we are root, where it refuses to start.
 import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { userInfo, tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import net from 'node:net';
+import { ServerErrorCode } from '../errors.js';
 
 export interface EmbeddedPostgresOptions {
   /** Where the cluster lives; reused when it already holds one. */
@@ -32,7 +33,7 @@ export interface RunningPostgres {
 }
 
 export class EmbeddedPostgresError extends Error {
-  readonly code = 'AGENTDB_ERR_EMBEDDED_POSTGRES';
+  readonly code = ServerErrorCode.EMBEDDED_POSTGRES;
 }
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -87,17 +88,82 @@ async function prepareDataDir(requested: string): Promise<{ dataDir: string; ids
   return { dataDir: path.join(base, 'pgdata'), ids };
 }
 
-async function removeStalePid(dataDir: string): Promise<void> {
+/** How long a left-over server gets for a fast shutdown (it rolls back open transactions), then for an immediate one. */
+const LEFT_OVER_FAST_MS = 30_000;
+const LEFT_OVER_IMMEDIATE_MS = 10_000;
+
+/** The command line of a live process, or undefined when there is none (or it cannot be read). */
+function commandLine(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    // No /proc (macOS): ps prints the arguments space-separated, enough to find `-D <dir>` in a path without spaces.
+    try {
+      return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim().split(/\s+/).filter(Boolean);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** True when `pid` is a postmaster serving `dataDir`: a `postgres` binary started with `-D dataDir`. */
+function isPostmasterOf(pid: number, dataDir: string): boolean {
+  const args = commandLine(pid);
+  if (!args || path.basename(args[0] ?? '') !== 'postgres') return false;
+  const d = args.indexOf('-D');
+  return d >= 0 && path.resolve(args[d + 1] ?? '') === path.resolve(dataDir);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, but is another user's
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Sends a signal to a process that may have just exited on its own. */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+async function exited(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (alive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+/**
+ * A postmaster.pid is left when an earlier `agentdb demo` or `server --dev` was killed -9 (its exit hook never
+ * ran): PostgreSQL still runs on this data dir, or the file is stale. A postmaster of this data dir is stopped
+ * (fast shutdown, as pg_ctl stop -m fast; immediate if that hangs) and this run starts it afresh rather than
+ * adopting it: the left-over was started with the earlier run's port and settings, and embedded-postgres can
+ * only stop a server it spawned, so an adopted one would outlive this run. A pid that is not such a postmaster
+ * (reused after a reboot) makes the file stale.
+ */
+async function stopLeftOver(dataDir: string): Promise<void> {
   const pidFile = path.join(dataDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
-  try {
-    process.kill(pid, 0);
-    throw new EmbeddedPostgresError(`PostgreSQL already runs on ${dataDir} (pid ${pid}); stop it first`);
-  } catch (err) {
-    if (err instanceof EmbeddedPostgresError) throw err;
-    await rm(pidFile, { force: true });
+  if (Number.isInteger(pid) && pid > 0 && alive(pid) && isPostmasterOf(pid, dataDir)) {
+    signal(pid, 'SIGINT');
+    if (!(await exited(pid, LEFT_OVER_FAST_MS))) {
+      signal(pid, 'SIGQUIT');
+      if (!(await exited(pid, LEFT_OVER_IMMEDIATE_MS))) {
+        throw new EmbeddedPostgresError(`PostgreSQL left running on ${dataDir} by an earlier run (pid ${pid}) did not stop; stop it and start again`);
+      }
+    }
   }
+  await rm(pidFile, { force: true });
 }
 
 /**
@@ -179,7 +245,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   });
   try {
     if (!initialised) await pg.initialise();
-    else await removeStalePid(dataDir);
+    else await stopLeftOver(dataDir);
     await pg.start();
   } catch (err) {
     const why = err instanceof Error ? err.message : 'the server process exited';

@@ -1,7 +1,7 @@
 // The PostgreSQL schema as an ordered list of migrations, the same tables as the sqlite store's. To add
 // tables append a migration with the next version; never edit one that has shipped.
 import type pg from 'pg';
-import { StoreError } from '../errors.js';
+import { StoreError, StoreErrorCode } from '../errors.js';
 
 export interface PgMigration {
   version: number;
@@ -104,7 +104,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 export function checkSchemaName(schema: unknown): asserts schema is string {
   if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema)) {
     throw new StoreError(
-      'AGENTDB_ERR_STORE_OPEN_FAILED',
+      StoreErrorCode.OPEN_FAILED,
       `the PostgreSQL store schema must be a lower-case name of letters, digits and _ (at most 63), not ${JSON.stringify(schema)}`,
     );
   }
@@ -126,7 +126,7 @@ export async function migratePg(client: pg.ClientBase, schema: string): Promise<
     const from = res.rows[0]?.v ?? 0;
     if (from > PG_LATEST_SCHEMA_VERSION) {
       throw new StoreError(
-        'AGENTDB_ERR_STORE_SCHEMA_TOO_NEW',
+        StoreErrorCode.SCHEMA_TOO_NEW,
         `the PostgreSQL store schema "${schema}" has version ${from}, newer than this agentdb knows (${PG_LATEST_SCHEMA_VERSION}); upgrade agentdb`,
       );
     }

@@ -2,7 +2,7 @@
 // error codes as the sqlite store (both pass test/helpers/store-contract.ts); every table lives in one schema.
 import pg from 'pg';
 import { normalizeAuditQuery, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT } from '../audit-query.js';
-import { StoreError } from '../errors.js';
+import { StoreError, StoreErrorCode } from '../errors.js';
 import {
   checkAccessRequest,
   checkAuditRecord,
@@ -38,9 +38,9 @@ function storeFailure(err: unknown, doing: string): StoreError {
   if (err instanceof StoreError) return err;
   const detail = (err as Error).message;
   if ((err as { code?: unknown }).code === PG_UNIQUE_VIOLATION) {
-    return new StoreError('AGENTDB_ERR_STORE_DUPLICATE', `${doing} failed: a record with the same key is already stored (${detail})`, { cause: err });
+    return new StoreError(StoreErrorCode.DUPLICATE, `${doing} failed: a record with the same key is already stored (${detail})`, { cause: err });
   }
-  return new StoreError('AGENTDB_ERR_STORE_FAILED', `${doing} failed: ${detail}`, { cause: err });
+  return new StoreError(StoreErrorCode.FAILED, `${doing} failed: ${detail}`, { cause: err });
 }
 
 const REQUEST_COLUMNS = 'id, kind, state, requester, data, created_at, expires_at, decided_by, decided_at, reason';
@@ -60,7 +60,7 @@ export class PostgresStore implements Store {
   }
 
   #open(): void {
-    if (this.#closed) throw new StoreError('AGENTDB_ERR_STORE_CLOSED', 'the store is closed');
+    if (this.#closed) throw new StoreError(StoreErrorCode.CLOSED, 'the store is closed');
   }
 
   async #query(doing: string, sql: string, params: unknown[] = []): Promise<pg.QueryResult<Row>> {
@@ -345,7 +345,7 @@ function describeServer(connectionString: string): string {
  */
 export async function openPostgresStore(connectionString: string, opts: { schema?: string } = {}): Promise<Store> {
   if (typeof connectionString !== 'string' || connectionString === '') {
-    throw new StoreError('AGENTDB_ERR_STORE_OPEN_FAILED', 'the PostgreSQL store needs a connection string');
+    throw new StoreError(StoreErrorCode.OPEN_FAILED, 'the PostgreSQL store needs a connection string');
   }
   const schema = opts.schema ?? DEFAULT_PG_SCHEMA;
   checkSchemaName(schema);
@@ -365,7 +365,7 @@ export async function openPostgresStore(connectionString: string, opts: { schema
     await pool.end().catch(() => undefined);
     if (err instanceof StoreError) throw err;
     throw new StoreError(
-      'AGENTDB_ERR_STORE_OPEN_FAILED',
+      StoreErrorCode.OPEN_FAILED,
       `cannot open the PostgreSQL store at ${describeServer(connectionString)} (schema "${schema}"): ${(err as Error).message}`,
       { cause: err },
     );

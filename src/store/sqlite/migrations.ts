@@ -1,7 +1,7 @@
 // The sqlite schema as an ordered list of migrations. To add tables (access requests, locks, ...)
 // append a migration with the next version; never edit one that has shipped.
 import type { DatabaseSync } from 'node:sqlite';
-import { StoreError } from '../errors.js';
+import { StoreError, StoreErrorCode } from '../errors.js';
 
 export interface Migration {
   version: number;
@@ -93,6 +93,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    description: 'two audit indexes fewer: each was written for every statement and neither served search',
+    // audit_task_id: the task filter is "task_id = ? OR the reason contains ?", which no index can serve.
+    // audit_db_service: a handful of values (one per configured database), so it picked more rows than
+    // identity_name or time did, and the query planner still preferred it when a search named both.
+    sql: `
+      DROP INDEX IF EXISTS audit_task_id;
+      DROP INDEX IF EXISTS audit_db_service;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
@@ -114,7 +125,7 @@ export function migrate(db: DatabaseSync, file: string): void {
     const from = currentVersion(db);
     if (from > LATEST_SCHEMA_VERSION) {
       throw new StoreError(
-        'AGENTDB_ERR_STORE_SCHEMA_TOO_NEW',
+        StoreErrorCode.SCHEMA_TOO_NEW,
         `the store ${file} has schema version ${from}, newer than this agentdb knows (${LATEST_SCHEMA_VERSION}); upgrade agentdb`,
       );
     }

@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { StoreError } from '../errors.js';
+import { StoreError, StoreErrorCode } from '../errors.js';
 import type { Store } from '../store.js';
 import { LOWER_FUNCTION } from './audit-search-sql.js';
 import { migrate } from './migrations.js';
@@ -38,7 +38,7 @@ function createPrivateFile(file: string): void {
  */
 export async function openSqliteStore(path: string): Promise<Store> {
   if (typeof path !== 'string' || path === '') {
-    throw new StoreError('AGENTDB_ERR_STORE_OPEN_FAILED', 'the store needs a file or data directory path');
+    throw new StoreError(StoreErrorCode.OPEN_FAILED, 'the store needs a file or data directory path');
   }
   const file = isDirectory(path) ? join(path, SQLITE_FILE_NAME) : path;
   let db: DatabaseSync | undefined;
@@ -58,6 +58,6 @@ export async function openSqliteStore(path: string): Promise<Store> {
   } catch (err) {
     db?.close();
     if (err instanceof StoreError) throw err;
-    throw new StoreError('AGENTDB_ERR_STORE_OPEN_FAILED', `cannot open the store ${file}: ${(err as Error).message}`, { cause: err });
+    throw new StoreError(StoreErrorCode.OPEN_FAILED, `cannot open the store ${file}: ${(err as Error).message}`, { cause: err });
   }
 }

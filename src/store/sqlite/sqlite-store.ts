@@ -1,6 +1,6 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import { normalizeAuditQuery } from '../audit-query.js';
-import { StoreError } from '../errors.js';
+import { StoreError, StoreErrorCode } from '../errors.js';
 import {
   checkAccessRequest,
   checkAuditRecord,
@@ -46,12 +46,12 @@ function storeFailure(err: unknown, doing: string): StoreError {
   const primary = typeof errcode === 'number' ? errcode & 0xff : undefined;
   const detail = (err as Error).message;
   if (errcode === SQLITE_CONSTRAINT_UNIQUE || errcode === SQLITE_CONSTRAINT_PRIMARYKEY) {
-    return new StoreError('AGENTDB_ERR_STORE_DUPLICATE', `${doing} failed: a record with the same key is already stored (${detail})`, { cause: err });
+    return new StoreError(StoreErrorCode.DUPLICATE, `${doing} failed: a record with the same key is already stored (${detail})`, { cause: err });
   }
   if (primary === SQLITE_BUSY) {
-    return new StoreError('AGENTDB_ERR_STORE_BUSY', `${doing} failed: the store file is locked by another process for too long`, { cause: err });
+    return new StoreError(StoreErrorCode.BUSY, `${doing} failed: the store file is locked by another process for too long`, { cause: err });
   }
-  return new StoreError('AGENTDB_ERR_STORE_FAILED', `${doing} failed: ${detail}`, { cause: err });
+  return new StoreError(StoreErrorCode.FAILED, `${doing} failed: ${detail}`, { cause: err });
 }
 
 const REQUEST_COLUMNS = 'id, kind, state, requester, data, created_at, expires_at, decided_by, decided_at, reason';
@@ -69,7 +69,7 @@ export class SqliteStore implements Store {
 
   /** Prepared once per SQL text and reused; search shapes are few, so the cache stays small. */
   #stmt(sql: string): StatementSync {
-    if (this.#closed) throw new StoreError('AGENTDB_ERR_STORE_CLOSED', 'the store is closed');
+    if (this.#closed) throw new StoreError(StoreErrorCode.CLOSED, 'the store is closed');
     let s = this.#statements.get(sql);
     if (s === undefined) {
       s = this.#db.prepare(sql);

@@ -4,19 +4,40 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openSqliteStore } from './open.js';
 import type { RecordingRecord } from '../records.js';
 import { unflattenAuditRecords } from './audit-columns.js';
+import { JournalReader } from './journal-reader.js';
 
 interface Job {
   id: number;
-  op: 'audit' | 'recording' | 'close';
-  /** audit: the flat column values (audit-columns.ts); recording: the records */
-  records?: (string | null)[] | RecordingRecord[];
+  op: 'audit' | 'recording' | 'journal' | 'close';
+  /** audit: the flat column values (audit-columns.ts); recording: the records; journal: [file, from, to] */
+  records?: (string | null)[] | RecordingRecord[] | [string, number, number];
 }
 
 const store = await openSqliteStore((workerData as { path: string }).path);
+const journal = new JournalReader();
+
+function run(job: Job): Promise<void> {
+  switch (job.op) {
+    case 'audit':
+      return store.appendAudit(unflattenAuditRecords(job.records as (string | null)[]));
+    case 'journal': {
+      const [file, from, to] = job.records as [string, number, number];
+      try {
+        return store.appendAudit(journal.read(file, from, to));
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    }
+    case 'recording':
+      return store.appendRecording(job.records as RecordingRecord[]);
+    default:
+      journal.close();
+      return store.close();
+  }
+}
+
 parentPort!.on('message', (job: Job) => {
-  const run =
-    job.op === 'audit' ? store.appendAudit(unflattenAuditRecords(job.records as (string | null)[])) : job.op === 'recording' ? store.appendRecording(job.records as RecordingRecord[]) : store.close();
-  run.then(
+  run(job).then(
     () => parentPort!.postMessage({ id: job.id }),
     (err: Error & { code?: string }) => parentPort!.postMessage({ id: job.id, error: { message: err.message, code: err.code } }),
   );

@@ -4,12 +4,18 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { StoreError } from '../errors.js';
+import { StoreError, StoreErrorCode } from '../errors.js';
 import type { AuditRecord, RecordingRecord } from '../records.js';
 import { flattenAuditRecords } from './audit-columns.js';
 
 export interface BulkWriter {
   appendAudit(records: AuditRecord[]): Promise<void>;
+  /**
+   * Stores the audit events in bytes [from, to) of the journal `file`: whole lines, each an event's canonical
+   * JSON, in chain order. The writer reads them from the file (the OS's page cache) itself, so the relay thread
+   * hands over two numbers instead of cloning every record into a message.
+   */
+  ingestJournal?(file: string, from: number, to: number): Promise<void>;
   appendRecording(records: RecordingRecord[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -35,17 +41,17 @@ export async function startSqliteWriter(path: string): Promise<BulkWriter> {
     const w = waiting.get(m.id);
     waiting.delete(m.id);
     if (!w) return;
-    if (m.error) w.reject(new StoreError((m.error.code as 'AGENTDB_ERR_STORE_FAILED') ?? 'AGENTDB_ERR_STORE_FAILED', m.error.message));
+    if (m.error) w.reject(new StoreError((m.error.code as StoreErrorCode | undefined) ?? StoreErrorCode.FAILED, m.error.message));
     else w.resolve();
   });
   worker.on('error', (err) => {
     failure = err;
-    for (const w of waiting.values()) w.reject(new StoreError('AGENTDB_ERR_STORE_FAILED', `the store's writer thread failed: ${err.message}`));
+    for (const w of waiting.values()) w.reject(new StoreError(StoreErrorCode.FAILED, `the store's writer thread failed: ${err.message}`));
     waiting.clear();
   });
-  const send = (op: 'audit' | 'recording' | 'close', records?: unknown[]): Promise<void> =>
+  const send = (op: 'audit' | 'recording' | 'journal' | 'close', records?: unknown[]): Promise<void> =>
     new Promise((resolve, reject) => {
-      if (failure) return reject(new StoreError('AGENTDB_ERR_STORE_FAILED', `the store's writer thread failed: ${failure.message}`));
+      if (failure) return reject(new StoreError(StoreErrorCode.FAILED, `the store's writer thread failed: ${failure.message}`));
       const id = next++;
       waiting.set(id, { resolve, reject });
       worker.postMessage({ id, op, records });
@@ -56,10 +62,11 @@ export async function startSqliteWriter(path: string): Promise<BulkWriter> {
       try {
         flat = flattenAuditRecords(records);
       } catch (err) {
-        return Promise.reject(new StoreError('AGENTDB_ERR_STORE_BAD_RECORD', `audit records must be an array of records: ${(err as Error).message}`));
+        return Promise.reject(new StoreError(StoreErrorCode.BAD_RECORD, `audit records must be an array of records: ${(err as Error).message}`));
       }
       return send('audit', flat);
     },
+    ingestJournal: (file, from, to) => send('journal', [file, from, to]),
     appendRecording: (records) => send('recording', records),
     async close() {
       await send('close').catch(() => undefined);

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { ApiClient, ClientError } from '../../../client/index.js';
 import type { Checkpoint } from '../../../audit/index.js';
 import { UsageError } from '../../exit-codes.js';
+import { CliErrorCode } from '../../errors.js';
 
 export interface VerifyFlags { file?: string; publicKey?: string }
 
@@ -23,7 +24,7 @@ export async function verify(f: VerifyFlags): Promise<void> {
   const r = await ApiClient.use((api) => api.get<VerifyAnswer>('/v1/audit/verify'));
   if (!r.ok) {
     const at = r.broken?.id ? `at event #${r.broken.index} (${r.broken.id})` : `after ${r.count} events`;
-    throw new ClientError('AGENTDB_ERR_AUDIT_BROKEN', `audit log broken ${at}: ${r.broken?.reason}`);
+    throw new ClientError(CliErrorCode.AUDIT_BROKEN, `audit log broken ${at}: ${r.broken?.reason}`);
   }
   process.stdout.write(`Audit log intact: ${r.count} events, hash chain verified.\n`);
   const cp = r.checkpoint;
@@ -45,9 +46,9 @@ async function verifyFile(file: string, publicKey?: string): Promise<void> {
   try {
     r = await verifyExport(createInterface({ input, crlfDelay: Infinity }), pem);
   } catch (err) {
-    throw new ClientError('AGENTDB_ERR_AUDIT_BROKEN', `export ${file} cannot be checked: ${(err as Error).message}`);
+    throw new ClientError(CliErrorCode.AUDIT_BROKEN, `export ${file} cannot be checked: ${(err as Error).message}`);
   }
-  if (!r.ok) throw new ClientError('AGENTDB_ERR_AUDIT_BROKEN', `export ${file} fails verification: ${r.fault}`);
+  if (!r.ok) throw new ClientError(CliErrorCode.AUDIT_BROKEN, `export ${file} fails verification: ${r.fault}`);
   process.stdout.write(`Export intact: ${r.events} events, hash chain and checkpoints verified.\n`);
   if (r.lastCheckpoint) process.stdout.write(`Last log checkpoint in it: ${r.lastCheckpoint.time} (head ${r.lastCheckpoint.headHash.slice(0, 16)}…).\n`);
   process.stdout.write(

@@ -1,7 +1,8 @@
 // `agentdb request create`: ask for a role, then wait for a reviewer's decision (exit 4 denied, 5 no decision).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiClient, ClientError } from '../../../client/index.js';
-import { UsageError } from '../../exit-codes.js';
+import { ExitCode, UsageError } from '../../exit-codes.js';
+import { CliErrorCode } from '../../errors.js';
 import { printJson } from '../../output.js';
 import type { RequestView } from './view.js';
 
@@ -33,7 +34,7 @@ export async function create(o: CreateOptions): Promise<void> {
       if (o.format !== 'json') process.stdout.write(`Approved by ${r.decidedBy}: your next certificate may carry role ${o.role} until ${r.expiresAt}\n`);
       return;
     }
-    if (r.state === 'pending') throw new ClientError('AGENTDB_ERR_REQUEST_TIMEOUT', `no decision on ${r.id} within ${o.timeout}s; it stays open: check with agentdb request ls`, 5);
-    throw new ClientError('AGENTDB_ERR_REQUEST_DENIED', `request ${r.id} was ${r.state}${r.decidedBy ? ` by ${r.decidedBy}` : ''}${r.reason ? `: ${r.reason}` : ''}`, 4);
+    if (r.state === 'pending') throw new ClientError(CliErrorCode.REQUEST_TIMEOUT, `no decision on ${r.id} within ${o.timeout}s; it stays open: check with agentdb request ls`, ExitCode.APPROVAL_TIMEOUT);
+    throw new ClientError(CliErrorCode.REQUEST_DENIED, `request ${r.id} was ${r.state}${r.decidedBy ? ` by ${r.decidedBy}` : ''}${r.reason ? `: ${r.reason}` : ''}`, ExitCode.DENIED);
   });
 }

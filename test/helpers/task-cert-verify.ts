@@ -1,8 +1,10 @@
-import { CaError } from './errors.js';
-import type { TaskCertificate } from './task-cert.js';
-import { readCertificate } from './read-certificate.js';
-import { x509 } from './x509.js';
-import type { CryptoKey } from './x509.js';
+// A test oracle: checks a task certificate against a CA the way a verifier outside TLS would (the gateway
+// itself leaves the chain to node:tls). It lives with the tests because only they use it.
+import { CaError, CaErrorCode } from '../../src/ca/errors.js';
+import type { TaskCertificate } from '../../src/ca/task-cert.js';
+import { readCertificate } from '../../src/ca/read-certificate.js';
+import { x509 } from '../../src/ca/x509.js';
+import type { CryptoKey } from '../../src/ca/x509.js';
 
 export type TaskCertVerdict = 'ok' | 'expired' | 'not-yet-valid' | 'unknown-ca' | 'bad-signature';
 
@@ -21,7 +23,7 @@ async function readTrustedCa(caPem: string): Promise<TrustedCa> {
       publicKey: await cert.publicKey.export(),
     };
   } catch (cause) {
-    throw new CaError('AGENTDB_ERR_CA_BAD_CERT', "the CA certificate's public key could not be read", { cause });
+    throw new CaError(CaErrorCode.BAD_CERT, "the CA certificate's public key could not be read", { cause });
   }
 }
 
