@@ -10,11 +10,8 @@
 //
 // argv[2]: JSON {adminUrl, databaseName, dataDir, role, tables}. Messages from the parent: {type: 'memory'} is answered
 // with {type: 'memory', rss, heapUsed} after a full garbage collection; {type: 'close'} ends the process.
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { answerMemoryRequests } from './child-memory.ts';
+import { serveClusterInChild } from './cluster-child.ts';
 
-type ServerModule = typeof import('../../src/server/index.js');
 type Config = import('../../src/server/index.js').Config;
 
 interface ChildOptions {
@@ -46,31 +43,12 @@ function allowBenchTables(config: Config): void {
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
-const send = (msg: object) => process.send?.(msg);
 
-try {
-  const distServer = pathToFileURL(path.resolve(import.meta.dirname, '../../dist/server/index.js')).href;
-  const { startDevCluster } = (await import(distServer)) as ServerModule;
-  const cluster = await startDevCluster({
-    dataDir: options.dataDir,
-    version: 'bench',
-    adminUrl: options.adminUrl,
-    databaseName: options.databaseName,
-    configure: allowBenchTables,
-  });
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= cluster.close().finally(() => process.exit(0));
-    return closing;
-  };
-  process.on('disconnect', () => void close());
-  process.on('SIGTERM', () => void close());
-  process.on('message', (msg: { type?: string }) => {
-    if (msg.type === 'close') void close();
-  });
-  answerMemoryRequests();
-  send({ type: 'ready', info: cluster.info, devFile: cluster.devFile });
-} catch (err) {
-  send({ type: 'failed', message: (err as Error).stack ?? String(err) });
-  process.exit(1);
-}
+await serveClusterInChild({
+  adminUrl: options.adminUrl,
+  databaseName: options.databaseName,
+  dataDir: options.dataDir,
+  version: 'bench',
+  configure: allowBenchTables,
+  readyExtra: (cluster) => ({ devFile: cluster.devFile }),
+});

@@ -1,10 +1,10 @@
 // Held statements, just-in-time roles, locks and row-level security from the identity's claims, as users run them:
 // an agent's session through `agentdb proxy`, reviewers deciding from their own CLI sessions.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import http from 'node:http';
 import pg from 'pg';
 import postgres from 'postgres';
 import { agentdb, eventually, loginAgent, loginAlice, startProxyCli, startTestCluster, type CliProcess, type ProxyReady, type TestCluster } from '../helpers/cluster.js';
+import { startWebhookCatcher, type WebhookCatcher } from '../helpers/webhook-catcher.js';
 
 let tc: TestCluster;
 let agentHome: string;
@@ -12,8 +12,7 @@ let aliceHome: string;
 let reviewerHome: string;
 let proxy: { proc: CliProcess; ready: ProxyReady };
 // The review webhook's receiver: every POST body it got.
-const announced: unknown[] = [];
-let hookServer: http.Server;
+let hooks: WebhookCatcher<{ request?: { id?: string } }>;
 
 interface PendingRequest {
   id: string;
@@ -24,16 +23,8 @@ interface PendingRequest {
 }
 
 beforeAll(async () => {
-  hookServer = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      announced.push(JSON.parse(body));
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', () => r()));
-  const hookUrl = `http://127.0.0.1:${(hookServer.address() as { port: number }).port}/agentdb`;
+  hooks = await startWebhookCatcher();
+  const hookUrl = hooks.url('/agentdb');
   tc = await startTestCluster('review', (config) => {
     config.review = { webhook: { url: hookUrl } };
     // Short enough for a test to see a held statement time out.
@@ -59,7 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.proc.stop();
   await tc?.close();
-  hookServer?.close();
+  await hooks?.close();
 });
 
 async function pendingFor(home: string, sqlPart: string): Promise<PendingRequest | undefined> {
@@ -111,7 +102,7 @@ describe('held statements', () => {
     expect(told.message).toBe(`agentdb: held for review: request ${req.id}`);
     expect(told.hint).toContain(`agentdb request approve ${req.id}`);
     // The webhook announced it, with the statement, the rule and who is asking.
-    const hook = await eventually(async () => announced.find((a) => (a as { request?: { id?: string } }).request?.id === req.id), 'the webhook');
+    const hook = await eventually(async () => hooks.announced.find((a) => a.request?.id === req.id), 'the webhook');
     expect(hook).toMatchObject({ type: 'request.created', request: { requester: 'demo-agent', statement: { sql: 'DELETE FROM orders' } } });
     // The requester cannot approve its own request.
     const self = await agentdb(agentHome, ['request', 'approve', req.id]);

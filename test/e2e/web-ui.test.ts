@@ -5,12 +5,12 @@
 // are refused.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
 import pg from 'pg';
 import type { Browser, Page } from 'puppeteer-core';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { eventually, loginAgent, startProxyCli, startTestCluster, type CliProcess, type ProxyReady, type TestCluster } from '../helpers/cluster.js';
 import { chromiumMissing, launchChromium, signIn } from '../helpers/chromium.js';
+import { startWebhookCatcher, type WebhookCatcher } from '../helpers/webhook-catcher.js';
 
 const missing = chromiumMissing();
 if (missing) console.warn(`web console tests skipped: ${missing}`);
@@ -19,24 +19,15 @@ let tc: TestCluster;
 let proxy: { proc: CliProcess; ready: ProxyReady };
 let browser: Browser;
 let page: Page;
-const announced: { type?: string; url?: string; request?: { id?: string } }[] = [];
-let hookServer: http.Server;
+let hooks: WebhookCatcher<{ type?: string; url?: string; request?: { id?: string } }>;
 let alice: { name: string; password: string };
 let server: string;
 
 beforeAll(async () => {
   if (missing) return;
-  hookServer = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      announced.push(JSON.parse(body));
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', () => r()));
+  hooks = await startWebhookCatcher();
   tc = await startTestCluster('webui', (config) => {
-    config.review = { webhook: { url: `http://127.0.0.1:${(hookServer.address() as { port: number }).port}/hook` } };
+    config.review = { webhook: { url: hooks.url() } };
   });
   server = tc.cluster.info.server;
   alice = tc.cluster.info.users.find((u) => u.name === 'alice')!;
@@ -51,7 +42,7 @@ afterAll(async () => {
   await browser?.close();
   await proxy?.proc.stop();
   await tc?.close();
-  hookServer?.close();
+  await hooks?.close();
 });
 
 /** The console's article for the pending request whose statement contains `sql`, once it is on the page. */
@@ -104,7 +95,7 @@ describe.skipIf(!!missing)('web console', () => {
     heldSid = (await page.$eval(`article[data-request-id="${id}"] a[href^="/ui/sessions/"]`, (a) => a.textContent))!;
     await page.screenshot({ path: '/tmp/ui-requests.png' });
     // The webhook's payload links to the same request's page.
-    const hook = await eventually(async () => announced.find((a) => a.request?.id === id), 'the webhook');
+    const hook = await eventually(async () => hooks.announced.find((a) => a.request?.id === id), 'the webhook');
     expect(hook.url).toBe(`${server}/ui/requests/${id}`);
 
     await Promise.all([page.waitForNavigation(), page.click(`article[data-request-id="${id}"] button.approve`)]);

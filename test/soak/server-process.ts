@@ -12,11 +12,8 @@
 // reasons} is answered with {type: 'audit-count', counts: {task reason: {event type: n}}}, read from the store
 // after the audit log is flushed; {type: 'memory'} is answered as in the bench (child-memory.ts: after a full
 // garbage collection); {type: 'close'} ends the process.
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { answerMemoryRequests } from '../bench/child-memory.ts';
+import { sendToParent, serveClusterInChild } from '../bench/cluster-child.ts';
 
-type ServerModule = typeof import('../../src/server/index.js');
 type Config = import('../../src/server/index.js').Config;
 type DevCluster = import('../../src/server/index.js').DevCluster;
 
@@ -32,7 +29,6 @@ export interface SoakServerOptions {
 const SOAK_TABLES = ['public.soak_writes', 'public.soak_writes_id_seq', 'public.soak_held'];
 
 const options = JSON.parse(process.argv[2] ?? '{}') as SoakServerOptions;
-const send = (msg: object) => process.send?.(msg);
 
 function soakConfig(config: Config): void {
   const agent = config.roles['demo-agent'];
@@ -62,35 +58,17 @@ async function countAudit(cluster: DevCluster, reasons: string[]): Promise<Recor
   return counts;
 }
 
-try {
-  const distServer = pathToFileURL(path.resolve(import.meta.dirname, '../../dist/server/index.js')).href;
-  const { startDevCluster } = (await import(distServer)) as ServerModule;
-  const cluster = await startDevCluster({
-    dataDir: options.dataDir,
-    version: 'soak',
-    adminUrl: options.adminUrl,
-    databaseName: options.databaseName,
-    configure: soakConfig,
-  });
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= cluster.close().finally(() => process.exit(0));
-    return closing;
-  };
-  process.on('disconnect', () => void close());
-  process.on('SIGTERM', () => void close());
-  process.on('message', (msg: { type?: string; reasons?: string[] }) => {
-    if (msg.type === 'close') void close();
-    if (msg.type === 'audit-count') {
-      countAudit(cluster, msg.reasons ?? []).then(
-        (counts) => send({ type: 'audit-count', counts }),
-        (err: Error) => send({ type: 'audit-count', error: err.message }),
-      );
-    }
-  });
-  answerMemoryRequests();
-  send({ type: 'ready', info: cluster.info });
-} catch (err) {
-  send({ type: 'failed', message: (err as Error).stack ?? String(err) });
-  process.exit(1);
-}
+await serveClusterInChild({
+  adminUrl: options.adminUrl,
+  databaseName: options.databaseName,
+  dataDir: options.dataDir,
+  version: 'soak',
+  configure: soakConfig,
+  onMessage: (msg, cluster) => {
+    if (msg.type !== 'audit-count') return;
+    countAudit(cluster, (msg.reasons as string[] | undefined) ?? []).then(
+      (counts) => sendToParent({ type: 'audit-count', counts }),
+      (err: Error) => sendToParent({ type: 'audit-count', error: err.message }),
+    );
+  },
+});
