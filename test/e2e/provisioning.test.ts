@@ -34,7 +34,10 @@ describe('agentdb proxy as the demo agent, provisioned', () => {
     await c.connect();
     const me = (await c.query('SELECT current_user AS u, pg_backend_pid() AS pid')).rows[0];
     expect(me.u).toMatch(/^agentdb:demo-agent:[0-9a-f]{10}$/);
-    const act = await su.query("SELECT usename FROM pg_stat_activity WHERE application_name LIKE 'agentdb % demo-agent'");
+    // This session's own tag (other test files run the demo agent, unprovisioned, on the same PostgreSQL).
+    const tag = (await su.query('SELECT application_name FROM pg_stat_activity WHERE pid = $1', [me.pid])).rows[0].application_name as string;
+    expect(tag).toMatch(/agentdb .* demo-agent/);
+    const act = await su.query('SELECT usename FROM pg_stat_activity WHERE application_name = $1', [tag]);
     expect(act.rows.length).toBeGreaterThan(0);
     for (const r of act.rows) expect(r.usename).toBe(me.u);
 
