@@ -171,7 +171,10 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       provision: provisionPlanFor(roles, ctx.identity.roles, ctx.db.service),
     }),
     review: async (ctx, held, timeoutMs, onHeld) => {
-      const o = await requests.hold({ sid: ctx.sid, identity: ctx.identity, task: ctx.task, db: ctx.db, statement: held }, timeoutMs, onHeld);
+      // The request, its audit events, the webhook and the reviewers get the statement as the audit log keeps it.
+      const { shown, rule, message } = held;
+      const statement = { ...shown, rule, ...(message ? { message } : {}) };
+      const o = await requests.hold({ sid: ctx.sid, identity: ctx.identity, task: ctx.task, db: ctx.db, statement }, timeoutMs, onHeld);
       return o.approved ? { approved: true, by: o.by } : { approved: false, reason: o.reason };
     },
     unauthenticated: { ...config.limits.gateway.unauthenticated, timeoutMs: parseDuration(config.limits.gateway.unauthenticated.timeout) },

@@ -225,6 +225,32 @@ describe.skipIf(!!missing)('web console', () => {
     await again.end();
   });
 
+  test('one session opens at most four live streams; a fifth is refused (429) until one closes', async () => {
+    const cookie = (await page.cookies()).find((c) => c.name === '__Secure-agentdb-console')!;
+    const dispatcher = new Agent({ connect: { ca: await readFile(tc.cluster.info.caFile, 'utf8') } });
+    const open = () => {
+      const ac = new AbortController();
+      const r = undiciFetch(`${server}/ui/events`, { dispatcher, signal: ac.signal, headers: { cookie: `${cookie.name}=${cookie.value}` } });
+      return { ac, r };
+    };
+    // The page itself holds one stream: three more fill the session's four.
+    await page.goto(`${server}/ui/requests`);
+    const streams = [open(), open(), open()];
+    for (const s of streams) expect((await s.r).status).toBe(200);
+    const fifth = open();
+    expect((await fifth.r).status).toBe(429);
+    streams[0]!.ac.abort();
+    const again = await eventually(async () => {
+      const s = open();
+      const r = await s.r;
+      if (r.status === 200) return s;
+      s.ac.abort();
+      return undefined;
+    }, 'a stream once one closed');
+    for (const s of [...streams.slice(1), again]) s.ac.abort();
+    await dispatcher.close().catch(() => undefined);
+  });
+
   test('signing out ends the session: the cookie no longer opens a page', async () => {
     const cookie = (await page.cookies()).find((c) => c.name === '__Secure-agentdb-console')!;
     await page.goto(`${server}/ui/requests`);

@@ -28,6 +28,8 @@ beforeAll(async () => {
     agent.review = { ...agent.review, databases: agent.review?.databases ?? [], timeout: '60s' };
     // The demo agent may not DELETE or MERGE (nor write in a WITH); here it may, to see them held by their effect too.
     agent.rules.push({ name: 'effect-test-delete-merge', action: 'allow', match: { kinds: ['delete', 'merge', 'update', 'select'], writes: ['public.orders'], reads: ['public.orders'] } });
+    // Writes to customers (whose email the demo agent sees masked): a held one must not show what it writes.
+    agent.rules.push({ name: 'effect-test-customers', action: 'allow', match: { kinds: ['update'], writes: ['public.customers'] } });
   });
   admin = new pg.Client({ connectionString: tc.cluster.info.databases[0]!.adminUrl });
   await admin.connect();
@@ -245,5 +247,34 @@ describe('DELETE, MERGE and strings of several statements', () => {
     await decide('deny', req.id);
     expect(await run).toMatchObject({ code: '42501' });
     await c.end();
+  }, 60_000);
+});
+
+describe('a held write to a masked column', () => {
+  // What a statement writes into a column the agent sees masked is as protected as what it reads: the request,
+  // its audit events, the webhook and the reviewers see it redacted, as the audit log keeps the statement.
+  test('shows reviewers and the audit log the statement with the masked values redacted, simple and extended', async () => {
+    const secret = 'planted-secret@leak.example';
+    const c = await agentClient();
+    const simple = c.query(`UPDATE customers SET email = '${secret}' /* held-masked-simple */`).then(() => undefined, (e: Error & { code?: string }) => e);
+    const req = await eventually(() => pending('/* held-masked-simple */'), 'the held UPDATE (simple)');
+    expect(JSON.stringify(req)).not.toContain('planted-secret');
+    await decide('deny', req.id);
+    expect(await simple).toMatchObject({ code: '42501' });
+
+    const extended = c.query({ text: 'UPDATE customers SET email = $1 /* held-masked-extended */', values: [secret] }).then(() => undefined, (e: Error & { code?: string }) => e);
+    const req2 = await eventually(() => pending('/* held-masked-extended */'), 'the held UPDATE (extended)');
+    expect(req2.statement?.params?.length).toBe(1);
+    expect(JSON.stringify(req2)).not.toContain('planted-secret');
+    await decide('deny', req2.id);
+    expect(await extended).toMatchObject({ code: '42501' });
+    await c.end();
+
+    // Nothing the audit log stored for either carries the value (review, request.created, the denial).
+    await tc.cluster.server.audit.flush();
+    const events: string[] = [];
+    for await (const r of tc.cluster.server.store.scanAudit()) if (r.json.includes('held-masked-')) events.push(r.json);
+    expect(events.length).toBeGreaterThanOrEqual(6);
+    for (const e of events) expect(e).not.toContain('planted-secret');
   }, 60_000);
 });

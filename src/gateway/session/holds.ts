@@ -18,12 +18,12 @@ export async function awaitReviews(st: SessionState, out: Buffer, edits: Edit[],
   try {
     await st.deps.audit.write(events);
     for (const h of holds) {
-      const outcome = await review(st, h.held);
+      const outcome = await review(st, { ...h.held, shown: shownOf(h) });
       const audit: AuditEventInput = {
         ...st.stamp,
         type: outcome.approved ? 'db.session.query' : 'db.session.denied',
         statement: {
-          ...statementFields(h.held.sql, h.analysis, h.held.params),
+          ...statementFields(h.entry.rec.sql, h.analysis, h.entry.rec.params),
           decision: outcome.approved ? 'allow' : 'deny',
           rule: h.held.rule,
         },
@@ -46,6 +46,11 @@ export async function awaitReviews(st: SessionState, out: Buffer, edits: Edit[],
   }
   edits.sort((a, b) => a.start - b.start);
   return edits.length > 0 ? applyEdits(out, edits) : out;
+}
+
+/** The held statement as its audit event has it (trackStatement redacted it in a masked session). */
+function shownOf(h: Hold): HeldStatement['shown'] {
+  return { sql: h.entry.rec.sql, ...(h.entry.rec.params?.length ? { params: h.entry.rec.params } : {}) };
 }
 
 function review(st: SessionState, held: HeldStatement): Promise<ReviewOutcome> {

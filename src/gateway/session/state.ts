@@ -16,7 +16,8 @@ import type { HeldStatement, SessionContext, SessionDeps } from './types.js';
 
 /** A statement waiting for review, and the edit that refuses it if the answer is no. */
 export interface Hold {
-  held: HeldStatement;
+  /** as sent; what people see is added from `entry` (the audited copy) when it is asked for (holds.ts) */
+  held: Omit<HeldStatement, 'shown'>;
   entry: PendingStatement;
   refuse: Edit;
   analysis: AnalyzedStatement | undefined;

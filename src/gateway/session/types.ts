@@ -21,10 +21,16 @@ export interface SessionContext {
 export type StatementDecision = Decision;
 
 export interface HeldStatement {
+  /** as the client sent it: what the effect probe runs, never stored or shown */
   sql: string;
   params?: (string | null)[];
   rule: string;
   message?: string;
+  /**
+   * What the request record, its audit events, the webhook and reviewers see: the statement as the audit log
+   * keeps it (in a masked session, literals and parameters bound to masked columns redacted).
+   */
+  shown: { sql: string; params?: (string | null)[] };
 }
 
 export type ReviewOutcome = { approved: true; by: string } | { approved: false; reason: string };

@@ -11,6 +11,9 @@ const POLL_MS = 1000;
 const HEARTBEAT_MS = 15_000;
 /** How often an open stream re-checks that its session was not ended (sign-out elsewhere, revocation). */
 const RECHECK_MS = 30_000;
+// Live streams per console session and in all: each holds a socket and a timer until its client leaves.
+const MAX_STREAMS_PER_SESSION = 4;
+const MAX_STREAMS = 500;
 
 type Listener = (pending: AccessRequestRecord[]) => void;
 
@@ -54,6 +57,7 @@ export function registerFeed(ui: FastifyInstance, ctx: UiContext): void {
   const { requests, sessions } = ctx.deps;
   const feed = new PendingFeed(() => requests.list('pending'));
   const open = new Set<FastifyReply>();
+  const streamsOf = new Map<string, number>();
   // Open streams would hold the server's close() until their clients leave.
   ui.addHook('preClose', async () => {
     feed.stop();
@@ -63,6 +67,12 @@ export function registerFeed(ui: FastifyInstance, ctx: UiContext): void {
   ui.get('/events', async (req, reply) => {
     const viewer: Viewer = await ctx.viewer(req);
     const identity = viewer.session.identity;
+    const sessionId = viewer.session.id;
+    const mineOpen = streamsOf.get(sessionId) ?? 0;
+    if (mineOpen >= MAX_STREAMS_PER_SESSION || open.size >= MAX_STREAMS) {
+      return reply.code(429).header('retry-after', '30').type('text/plain; charset=utf-8').send('too many live streams open: close a console tab');
+    }
+    streamsOf.set(sessionId, mineOpen + 1);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -87,12 +97,18 @@ export function registerFeed(ui: FastifyInstance, ctx: UiContext): void {
         if (key === shown) return;
         shown = key;
         res.write(sseMessage('pending', pendingList(mine, viewer, requests).value));
-      })();
+      })().catch(() => {
+        // The store failed (a database restart): this stream ends; the browser's EventSource reconnects.
+        res.end();
+      });
     });
     res.on('close', () => {
       clearInterval(heartbeat);
       unsubscribe();
       open.delete(reply);
+      const left = (streamsOf.get(sessionId) ?? 1) - 1;
+      if (left > 0) streamsOf.set(sessionId, left);
+      else streamsOf.delete(sessionId);
     });
   });
 }

@@ -48,7 +48,9 @@ export async function registerUi(app: FastifyInstance, deps: UiDeps): Promise<vo
 function answerError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const e = err as Partial<FastifyError> & { status?: number; code?: string };
   const code = typeof e.code === 'string' && e.code.startsWith('AGENTDB_ERR_') ? e.code : undefined;
-  let status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : code ? 400 : 500;
+  let status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : code?.startsWith('AGENTDB_ERR_IDENTITY_') ? 400 : 500;
+  // A coded error without a status (the store's, a recording's) is a fault, not the visitor's: a generic 500, its
+  // text (a database's own words) only in the log.
   if (code === UI_ERRORS.SIGNED_OUT.code) {
     // A page asked for while signed out leads to the sign-in and back; a change is refused outright.
     if (req.method === 'GET' && !req.url.startsWith('/ui/events')) {

@@ -62,6 +62,10 @@ ${csrfInput(viewer)}
     const user = form['user'] || undefined;
     const task = form['task'] || undefined;
     const ttl = form['ttl']?.trim() || undefined;
+    // The API's bounds for a lock (/v1/locks): the reason is kept in the lock and in the audit log.
+    for (const [field, value, max] of [['reason', form['reason'], 2000], ['ttl', ttl, 20], ['user', user, 200], ['task', task, 200]] as const) {
+      if (value !== undefined && value.length > max) throw new UiError(UI_ERRORS.BAD_REQUEST, `the ${field} is longer than ${max} characters`);
+    }
     const lock = await locks.create(viewer.session.identity, { ...(user ? { user } : {}), ...(task ? { task } : {}) }, form['reason'] ?? '', ttl);
     return seeOther(reply, subjectHref(lock.target.user !== undefined ? { user: lock.target.user } : { task: lock.target.task! }));
   });
