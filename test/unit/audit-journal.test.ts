@@ -15,6 +15,18 @@ function fresh() {
   return { db: path.join(dir, 'agentdb.db'), journal: path.join(dir, 'audit.journal') };
 }
 
+/** Event 1 stored, events 2 and 3 written to the journal only, then the store closed as a crash would leave it; the journal's text. */
+async function crashWithTwoOnlyJournalled(f: { db: string; journal: string }): Promise<string> {
+  const store = await openSqliteStore(f.db);
+  const log = await AuditLog.open(store, { journal: f.journal });
+  await log.write([event(1)]);
+  await log.flush();
+  await log.write([event(2), event(3)]);
+  const journalled = readFileSync(f.journal, 'utf8');
+  await store.close();
+  return journalled;
+}
+
 const event = (n: number) => ({ type: 'login' as const, identity: { name: `user-${n}`, kind: 'human' as const, roles: [] }, message: `event ${n}` });
 
 describe('audit write-ahead journal', () => {
@@ -35,14 +47,8 @@ describe('audit write-ahead journal', () => {
 
   test('after a crash, what only the journal held is taken into the store and the chain goes on', async () => {
     const f = fresh();
-    const store = await openSqliteStore(f.db);
-    const log = await AuditLog.open(store, { journal: f.journal });
-    await log.write([event(1)]);
-    await log.flush();
-    await log.write([event(2), event(3)]);
     // "Crash": the store never ingests events 2 and 3; a new process opens the same files.
-    const journalled = readFileSync(f.journal, 'utf8');
-    await store.close();
+    const journalled = await crashWithTwoOnlyJournalled(f);
     const store2 = await openSqliteStore(f.db);
     writeFileSync(f.journal, journalled + '{"torn":');
     const log2 = await AuditLog.open(store2, { journal: f.journal });
@@ -132,14 +138,8 @@ describe('audit write-ahead journal', () => {
 
   test('with the writer thread as the sink, what a crash left in the journal is stored first, then ranges resume', async () => {
     const f = fresh();
-    const store = await openSqliteStore(f.db);
-    const log = await AuditLog.open(store, { journal: f.journal });
-    await log.write([event(1)]);
-    await log.flush();
-    await log.write([event(2), event(3)]);
     // "Crash": events 2 and 3 only in the journal, behind event 1 (stored, not yet emptied out of it).
-    const journalled = readFileSync(f.journal, 'utf8');
-    await store.close();
+    const journalled = await crashWithTwoOnlyJournalled(f);
     writeFileSync(f.journal, readFileSync(f.journal, 'utf8') || journalled);
     const store2 = await openSqliteStore(f.db);
     const writer = await startSqliteWriter(f.db);
