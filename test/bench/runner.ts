@@ -98,7 +98,8 @@ export async function runWorkloads(env: BenchEnv, workloads: readonly Workload[]
 
 function evaluate(t: NonNullable<Workload['targets']>[number], results: Results): TargetResult {
   const measured = results[t.figure]?.[t.series];
-  const reference = typeof t.target === 'number' ? t.target : results[t.figure]?.[t.target.series]?.median;
+  const of = typeof t.target === 'number' ? undefined : results[t.figure]?.[t.target.series]?.median;
+  const reference = typeof t.target === 'number' ? t.target : of === undefined ? undefined : of * (t.target.times ?? 1);
   const unit = measured?.unit ?? '';
   if (!measured || reference === undefined) {
     const missing = !measured ? t.series : (t.target as { series: string }).series;

@@ -12,11 +12,15 @@ export interface Sample {
   unit: string;
 }
 
-/** `of` compared with `over` in the same round: a ratio (of/over, unit x) or what `of` adds (of-over). */
+/**
+ * `of` compared with `over` in the same round: a ratio (of/over, unit x) or what `of` adds (of-over). Both are
+ * series of the figure: usually paths, or a share ('full: proxy') or a path measured another way ('pipe @
+ * gateway rate').
+ */
 export interface Comparison {
   figure: string;
-  of: PathName;
-  over: PathName;
+  of: string;
+  over: string;
   kind: 'ratio' | 'added';
 }
 
@@ -25,8 +29,8 @@ export interface Target {
   figure: string;
   series: string;
   op: '>=' | '<=';
-  /** a fixed number, or another series of the same figure (its median) */
-  target: number | { series: string };
+  /** a fixed number, or another series of the same figure (its median, `times` that when given) */
+  target: number | { series: string; times?: number };
 }
 
 export interface Workload {

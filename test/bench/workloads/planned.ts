@@ -56,5 +56,8 @@ export const maskedThroughput: Workload = {
     return samples;
   },
   comparisons: compareAll('masked-throughput', 'ratio', 'direct', PATH_NAMES),
-  targets: [{ name: 'Issue 5: masked MB/s over direct', figure: 'masked-throughput', series: 'gateway/direct', op: '>=', target: 0.8 }],
+  targets: [
+    { name: 'Issue 5: masked MB/s over direct', figure: 'masked-throughput', series: 'gateway/direct', op: '>=', target: 0.8 },
+    { name: "Issue 13: masked MB/s at least 0.7x direct's", figure: 'masked-throughput', series: 'gateway/direct', op: '>=', target: 0.7 },
+  ],
 };
