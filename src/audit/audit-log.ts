@@ -25,8 +25,11 @@ export interface AuditLogOptions {
   checkpoint?: { signer: CheckpointSigner; every?: number; onError?: (err: Error) => void };
 }
 
-/** Where journalled events go: a store, or a writer that can also read them from the journal file itself. */
-export type JournalSink = Pick<Store, 'appendAudit'> & Partial<Pick<BulkWriter, 'ingestJournal'>>;
+/**
+ * Where journalled events go: a store, or a writer that can also read them from the journal file itself and
+ * store the signed checkpoints (after the events they name, and off the relay thread's connection).
+ */
+export type JournalSink = Pick<Store, 'appendAudit'> & Partial<Pick<BulkWriter, 'ingestJournal' | 'putKv'>>;
 
 /** What verify found out about the newest signed checkpoint. */
 export interface CheckpointStatus {
@@ -182,8 +185,10 @@ export class AuditLog {
     this.#signedHead = head.hash;
     const checkpoint = cp.signer.sign({ kind: 'log', headHash: head.hash, headTime: head.time });
     // After a failed write the next one still runs (the chain goes on from the failure), and signs again.
+    const sink = this.#sink;
+    const put = sink.putKv ? () => sink.putKv!(CHECKPOINT_KV_KEY, checkpoint) : () => this.#store.putKv(CHECKPOINT_KV_KEY, checkpoint);
     this.#checkpointWrites = this.#checkpointWrites.catch(() => undefined).then(() =>
-      this.#store.putKv(CHECKPOINT_KV_KEY, checkpoint).catch((err: unknown) => {
+      put().catch((err: unknown) => {
         if (this.#signedHead === head.hash) this.#signedHead = undefined;
         const e = new AuditError(AuditErrorCode.CHECKPOINT_FAILED, `the audit checkpoint could not be stored: ${(err as Error).message}`, { cause: err });
         cp.onError?.(e);

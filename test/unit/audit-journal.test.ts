@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { AuditLog } from '../../src/audit/index.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { AuditLog, CHECKPOINT_KV_KEY } from '../../src/audit/index.js';
+import { signerFromKey } from '../../src/audit/checkpoint.js';
 import { openSqliteStore, startSqliteWriter, type BulkWriter } from '../../src/store/index.js';
 import { JournalReader } from '../../src/store/sqlite/journal-reader.js';
 
@@ -132,6 +134,32 @@ describe('audit write-ahead journal', () => {
     const byWriter = await store.searchAudit({ limit: 100 });
     expect(byWriter.map((r) => r.identityName)).toEqual([...Array(11).keys()].map((n) => `user-${n}`));
     await log.close();
+    await writer.close();
+    await store.close();
+  });
+
+  test('with the writer thread as the sink, signed checkpoints are stored by the writer, after the events they name', async () => {
+    const f = fresh();
+    const store = await openSqliteStore(f.db);
+    const writer = await startSqliteWriter(f.db);
+    // The relay thread's own connection must not write them: its synchronous write waits on the writer's lock.
+    store.putKv = () => Promise.reject(new Error('a checkpoint was written on the relay thread connection'));
+    const put: string[] = [];
+    const sink: BulkWriter = { ...writer, putKv: (key, value) => (put.push(key), writer.putKv!(key, value)) };
+    const signer = signerFromKey(generateKeyPairSync('ed25519').privateKey);
+    const errors: Error[] = [];
+    const log = await AuditLog.open(store, { journal: f.journal, sink, checkpoint: { signer, every: 2, onError: (e) => errors.push(e) } });
+    for (let i = 0; i < 3; i++) {
+      await log.write([event(2 * i), event(2 * i + 1)]);
+      await log.flush();
+    }
+    await log.close();
+    expect(errors).toEqual([]);
+    expect(put.length).toBeGreaterThanOrEqual(3);
+    expect(put.every((k) => k === CHECKPOINT_KV_KEY)).toBe(true);
+    // What the writer stored is what verify reads: the newest event, signed.
+    const newest = (await store.searchAudit({ order: 'desc', limit: 1 }))[0]!;
+    expect(await store.getKv(CHECKPOINT_KV_KEY)).toMatchObject({ kind: 'log', headHash: newest.hash });
     await writer.close();
     await store.close();
   });

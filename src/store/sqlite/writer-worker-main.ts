@@ -8,9 +8,9 @@ import { JournalReader } from './journal-reader.js';
 
 interface Job {
   id: number;
-  op: 'audit' | 'recording' | 'journal' | 'close';
-  /** audit: the flat column values (audit-columns.ts); recording: the records; journal: [file, from, to] */
-  records?: (string | null)[] | RecordingRecord[] | [string, number, number];
+  op: 'audit' | 'recording' | 'journal' | 'kv' | 'close';
+  /** audit: the flat column values (audit-columns.ts); recording: the records; journal: [file, from, to]; kv: [key, value] */
+  records?: (string | null)[] | RecordingRecord[] | [string, number, number] | [string, unknown];
 }
 
 const store = await openSqliteStore((workerData as { path: string }).path);
@@ -30,6 +30,10 @@ function run(job: Job): Promise<void> {
     }
     case 'recording':
       return store.appendRecording(job.records as RecordingRecord[]);
+    case 'kv': {
+      const [key, value] = job.records as [string, unknown];
+      return store.putKv(key, value);
+    }
     default:
       journal.close();
       return store.close();

@@ -17,6 +17,13 @@ export interface BulkWriter {
    */
   ingestJournal?(file: string, from: number, to: number): Promise<void>;
   appendRecording(records: RecordingRecord[]): Promise<void>;
+  /**
+   * Stores a setting on the writer's connection, after the batches handed over before it (the audit log's
+   * signed checkpoint, which names an event those batches stored). On the relay thread's own connection the
+   * write is synchronous and waits, with SQLite's busy handler sleeping 1 ms, 2 ms, 5 ms..., for this writer's
+   * transaction to commit: every session's relay stood still meanwhile.
+   */
+  putKv?(key: string, value: unknown): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,7 +56,7 @@ export async function startSqliteWriter(path: string): Promise<BulkWriter> {
     for (const w of waiting.values()) w.reject(new StoreError(StoreErrorCode.FAILED, `the store's writer thread failed: ${err.message}`));
     waiting.clear();
   });
-  const send = (op: 'audit' | 'recording' | 'journal' | 'close', records?: unknown[]): Promise<void> =>
+  const send = (op: 'audit' | 'recording' | 'journal' | 'kv' | 'close', records?: unknown[]): Promise<void> =>
     new Promise((resolve, reject) => {
       if (failure) return reject(new StoreError(StoreErrorCode.FAILED, `the store's writer thread failed: ${failure.message}`));
       const id = next++;
@@ -68,6 +75,7 @@ export async function startSqliteWriter(path: string): Promise<BulkWriter> {
     },
     ingestJournal: (file, from, to) => send('journal', [file, from, to]),
     appendRecording: (records) => send('recording', records),
+    putKv: (key, value) => send('kv', [key, value]),
     async close() {
       await send('close').catch(() => undefined);
       await worker.terminate();
