@@ -166,6 +166,7 @@ export function idleMemoryWorkload(): Workload {
       await closeLogin?.();
       await cert?.remove();
     },
-    targets: [{ name: 'Workload 5: gateway RSS per idle session', figure: 'idle-memory', series: 'gateway', op: '<=', target: 64 }],
+    // Issue #13's target (README, Benchmarks): at most 80 KB per idle tunnelled session.
+    targets: [{ name: 'Workload 5: gateway RSS per idle session', figure: 'idle-memory', series: 'gateway', op: '<=', target: 80 }],
   };
 }
