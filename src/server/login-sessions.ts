@@ -1,6 +1,6 @@
 // agentdb's own login sessions: after the IdP vouches for someone, the control plane hands out its own short-lived,
 // revocable token (never the IdP's). The token is `<id>.<secret>`; only a hash of the secret is stored.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Identity } from '../identity/index.js';
 import type { Store } from '../store/index.js';
 import { ServerError, ServerErrorCode } from './errors.js';
@@ -18,7 +18,8 @@ export interface LoginSession {
   expiresAt: Date;
 }
 
-const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+// One-shot: every API request hashes its token, and crypto.hash skips the Hash object createHash builds.
+const hashSecret = (secret: string) => hash('sha256', secret, 'hex');
 
 export class LoginSessions {
   constructor(

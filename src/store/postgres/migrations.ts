@@ -94,6 +94,15 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: "an index for one requester's access requests: every certificate issued reads its approved role grants",
+    // As the sqlite store's migration 4: without it "approved" picked every approval ever made, a cost per
+    // certificate that grew with the store.
+    sql: `
+      CREATE INDEX IF NOT EXISTS access_requests_requester ON access_requests (requester, kind, state, created_at);
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

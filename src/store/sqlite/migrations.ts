@@ -104,6 +104,16 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP INDEX IF EXISTS audit_db_service;
     `,
   },
+  {
+    version: 4,
+    description: "an index for one requester's access requests: every certificate issued reads its approved role grants",
+    // Through access_requests_state, "approved" alone picked every approval ever made (statement reviews included,
+    // and no approval is ever deleted), each then checked for kind and requester: a cost per certificate that grew
+    // with the store. This index finds the requester's few rows directly.
+    sql: `
+      CREATE INDEX access_requests_requester ON access_requests (requester, kind, state, created_at);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -251,8 +251,13 @@ export class SqliteStore implements Store {
     if (q.state !== undefined) { where.push('state = ?'); params.push(q.state); }
     if (q.kind !== undefined) { where.push('kind = ?'); params.push(q.kind); }
     if (q.requester !== undefined) { where.push('requester = ?'); params.push(q.requester); }
-    const sql = `SELECT ${REQUEST_COLUMNS} FROM access_requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`;
-    return this.#run('listing access requests', () => this.#stmt(sql).all(...params, limit).map(rowToRequest));
+    // The limit is written into the SQL, not bound: SQLite re-prepares a statement on every run whose LIMIT is a bound
+    // parameter (a new value may change the plan), and this one runs for every certificate issued (grantedRoles).
+    // It is an integer from the clamp above, and the callers use the default, so the statement cache stays small.
+    const sql =
+      `SELECT ${REQUEST_COLUMNS} FROM access_requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ` +
+      `ORDER BY created_at DESC, id LIMIT ${Number.isFinite(limit) ? limit : DEFAULT_AUDIT_LIMIT}`;
+    return this.#run('listing access requests', () => this.#stmt(sql).all(...params).map(rowToRequest));
   }
 
   async decideRequest(id: string, from: AccessRequestState, to: { state: AccessRequestState; decidedBy?: string; decidedAt: string; reason?: string; expiresAt?: string }): Promise<boolean> {
