@@ -251,12 +251,14 @@ export class SqliteStore implements Store {
     if (q.state !== undefined) { where.push('state = ?'); params.push(q.state); }
     if (q.kind !== undefined) { where.push('kind = ?'); params.push(q.kind); }
     if (q.requester !== undefined) { where.push('requester = ?'); params.push(q.requester); }
-    // The limit is written into the SQL, not bound: SQLite re-prepares a statement on every run whose LIMIT is a bound
-    // parameter (a new value may change the plan), and this one runs for every certificate issued (grantedRoles).
-    // It is an integer from the clamp above, and the callers use the default, so the statement cache stays small.
+    // The default limit is written into the SQL, not bound: SQLite re-prepared the statement on every run with a
+    // bound LIMIT, and this one runs for every certificate issued (grantedRoles). Any other limit (a user's `request
+    // list --limit`) stays bound, so that no caller can fill the statement cache with one statement per number.
+    const inline = limit === DEFAULT_AUDIT_LIMIT || !Number.isFinite(limit);
     const sql =
       `SELECT ${REQUEST_COLUMNS} FROM access_requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ` +
-      `ORDER BY created_at DESC, id LIMIT ${Number.isFinite(limit) ? limit : DEFAULT_AUDIT_LIMIT}`;
+      `ORDER BY created_at DESC, id LIMIT ${inline ? DEFAULT_AUDIT_LIMIT : '?'}`;
+    if (!inline) params.push(limit);
     return this.#run('listing access requests', () => this.#stmt(sql).all(...params).map(rowToRequest));
   }
 
