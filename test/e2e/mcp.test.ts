@@ -352,7 +352,7 @@ describe('budget and audit', () => {
   test('audit search finds each call with the identity, the task and the tool', async () => {
     const q = await call(mcp, 'query', { sql: 'SELECT count(*) FROM orders' });
     const callId = callIdOf(q);
-    expect(callId).toBeDefined();
+    expect(callId, `the query's answer: ${text(q)}`).toBeDefined();
     const r = await agentdb(aliceHome, ['audit', 'search', '--task', TASK, '--limit', '5000', '--format', 'json']);
     expect(r.code, r.stderr).toBe(0);
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; identity?: { name: string }; task?: { reason: string }; client?: { app?: string }; statement?: { sql: string }; sid?: string });
